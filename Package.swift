@@ -1,0 +1,28 @@
+// swift-tools-version: 6.0
+// SalesforceResilience: resilient Salesforce calls with zero package dependencies.
+import PackageDescription
+
+let package = Package(
+    name: "SalesforceResilience",
+    platforms: [.macOS(.v15), .iOS(.v18)],
+    products: [
+        .library(name: "SalesforceResilience", targets: ["SalesforceResilience"]),
+        .library(name: "SalesforceResilienceTesting", targets: ["SalesforceResilienceTesting"]),
+    ],
+    targets: [
+        .target(name: "SalesforceResilience"),
+        .target(
+            name: "SalesforceResilienceTesting",
+            dependencies: ["SalesforceResilience"]
+        ),
+        .testTarget(
+            name: "SalesforceResilienceTests",
+            dependencies: ["SalesforceResilience", "SalesforceResilienceTesting"]
+        ),
+        .testTarget(
+            name: "SalesforceResilienceTestingTests",
+            dependencies: ["SalesforceResilience", "SalesforceResilienceTesting"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

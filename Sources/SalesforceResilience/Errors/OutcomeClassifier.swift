@@ -1,0 +1,169 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// The one place that decides what a response or an error means, in the runbook's terms.
+///
+/// The error code in the body wins over the HTTP status: Salesforce returns
+/// `UNABLE_TO_LOCK_ROW` with 400 or 409, and `REQUEST_LIMIT_EXCEEDED` with 403 for both the
+/// daily allowance and concurrency limits. Bodies that are not Salesforce JSON (an HTML page from
+/// a proxy, an empty or truncated body, invalid UTF-8) fall back to the status.
+public struct OutcomeClassifier: Sendable {
+    /// Categories for error codes, consulted before the built-in table; use it to treat an
+    /// org-specific code differently.
+    public var overrides: [String: FailureCategory]
+
+    /// Creates a classifier.
+    public init(overrides: [String: FailureCategory] = [:]) {
+        self.overrides = overrides
+    }
+
+    /// Error codes and their categories, matched case-sensitively as Salesforce sends them.
+    public static let knownCodes: [String: FailureCategory] = {
+        var table: [String: FailureCategory] = [
+            "INVALID_SESSION_ID": .sessionExpired,
+            "UNABLE_TO_LOCK_ROW": .rowLockContention,
+            "SERVER_UNAVAILABLE": .transientServer,
+            // OAuth token endpoint errors.
+            "invalid_grant": .authenticationFailed,
+            "invalid_client": .authenticationFailed,
+            "invalid_client_id": .authenticationFailed,
+            "unsupported_grant_type": .authenticationFailed,
+            "invalid_request": .authenticationFailed,
+            "inactive_user": .authenticationFailed,
+            "inactive_org": .authenticationFailed,
+            "unauthorized_client": .authenticationFailed,
+            "rate_limit_exceeded": .throttled,
+        ]
+        for code in [
+            "MALFORMED_QUERY", "INVALID_FIELD", "INVALID_TYPE", "JSON_PARSER_ERROR", "REQUIRED_FIELD_MISSING",
+            "FIELD_CUSTOM_VALIDATION_EXCEPTION", "DUPLICATE_VALUE", "NOT_FOUND", "INVALID_CROSS_REFERENCE_KEY",
+            "INVALID_FIELD_FOR_INSERT_UPDATE", "STRING_TOO_LONG", "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+            "INSUFFICIENT_ACCESS_OR_READONLY", "INSUFFICIENT_ACCESS", "ENTITY_IS_DELETED", "METHOD_NOT_ALLOWED",
+            "INVALID_QUERY_LOCATOR", "API_DISABLED_FOR_ORG", "FIELD_INTEGRITY_EXCEPTION",
+        ] {
+            table[code] = .clientError
+        }
+        return table
+    }()
+
+    // MARK: Responses
+
+    /// The category of a failed response, or `nil` for a 2xx.
+    public func classify(_ response: HTTPResponse) -> FailureCategory? {
+        if response.isSuccess { return nil }
+        let errors = Self.parseErrors(response.body)
+        return category(status: response.status, errors: errors)
+    }
+
+    /// The typed error for a failed response, or `nil` for a 2xx.
+    public func error(for response: HTTPResponse, operation: String) -> SalesforceError? {
+        if response.isSuccess { return nil }
+        let errors = Self.parseErrors(response.body)
+        let first = errors.first
+        return SalesforceError(
+            category: category(status: response.status, errors: errors),
+            status: response.status,
+            errorCode: first?.errorCode,
+            message: first?.message ?? Self.summary(of: response),
+            fields: first?.fields ?? [],
+            errors: errors,
+            operation: operation,
+            rawBody: Self.rawText(response.body),
+            headers: response.headers,
+            body: response.body
+        )
+    }
+
+    private func category(status: Int, errors: [SalesforceAPIError]) -> FailureCategory {
+        for error in errors {
+            if let category = overrides[error.errorCode] { return category }
+            if error.errorCode == "REQUEST_LIMIT_EXCEEDED" {
+                // The same code reports concurrency limits, which clear in seconds.
+                return error.message.localizedCaseInsensitiveContains("concurrent") ? .throttled : .apiLimitExceeded
+            }
+            if let category = Self.knownCodes[error.errorCode] { return category }
+        }
+        switch status {
+        case 401: return .sessionExpired
+        case 429: return .throttled
+        case 408, 500, 502, 503, 504: return .transientServer
+        case 501, 505: return .clientError
+        case 506..<600: return .transientServer
+        case 300..<500: return .clientError
+        default: return .unknown
+        }
+    }
+
+    // MARK: Errors
+
+    /// The category of anything thrown by a transport or the chain.
+    public func classify(_ error: any Error) -> FailureCategory {
+        switch error {
+        case let error as SalesforceError: error.category
+        case let error as TransportError: error.delivery == .notSent ? .transientNetwork : .ambiguousNetwork
+        case is CircuitOpenError: .circuitOpen
+        case is DeadlineExceededError: .deadlineExceeded
+        case is CancellationError: .cancelled
+        case let error as URLError: classify(URLSessionTransport.map(error))
+        default: .unknown
+        }
+    }
+
+    // MARK: Bodies
+
+    /// The error entries of a body, tolerating every shape Salesforce and its proxies send:
+    /// an array of errors, a single error object, or anything else (no entries).
+    public static func parseErrors(_ body: Data) -> [SalesforceAPIError] {
+        guard let first = body.first(where: { !$0.isASCIIWhitespace }), first == UInt8(ascii: "[") || first == UInt8(ascii: "{") else {
+            return []
+        }
+        let decoder = JSONDecoder()
+        if let list = try? decoder.decode([LenientEntry].self, from: body) {
+            return list.compactMap(\.error)
+        }
+        if let single = try? decoder.decode(SalesforceAPIError.self, from: body) {
+            return [single]
+        }
+        return []
+    }
+
+    /// A one-line description of a body that carried no Salesforce error.
+    static func summary(of response: HTTPResponse) -> String {
+        let contentType = response.headers["Content-Type"] ?? "no content type"
+        if response.body.isEmpty { return "HTTP \(response.status) with an empty body" }
+        var text = "HTTP \(response.status) with a non-Salesforce body (\(contentType), \(response.body.count) bytes)"
+        if let title = htmlTitle(in: response.body) { text += ": \(title)" }
+        return text
+    }
+
+    static func rawText(_ body: Data) -> String {
+        let prefix = body.prefix(SalesforceError.rawBodyLimit)
+        var text = Redaction.redact(String(decoding: prefix, as: UTF8.self))
+        if body.count > prefix.count { text += "… (\(body.count) bytes)" }
+        return text
+    }
+
+    private static func htmlTitle(in body: Data) -> String? {
+        let text = String(decoding: body.prefix(8_192), as: UTF8.self)
+        guard let match = text.firstMatch(of: /(?i)<title[^>]*>([^<]{1,200})<\/title>/) else { return nil }
+        let title = match.output.1.trimmingCharacters(in: .whitespacesAndNewlines)
+        return title.isEmpty ? nil : title
+    }
+}
+
+/// An array element that may or may not be an error (a 300 lists record URLs as strings).
+private struct LenientEntry: Decodable {
+    let error: SalesforceAPIError?
+
+    init(from decoder: any Decoder) throws {
+        error = try? SalesforceAPIError(from: decoder)
+    }
+}
+
+extension UInt8 {
+    fileprivate var isASCIIWhitespace: Bool {
+        self == 0x20 || self == 0x09 || self == 0x0A || self == 0x0D
+    }
+}

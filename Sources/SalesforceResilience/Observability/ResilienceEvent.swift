@@ -1,0 +1,46 @@
+/// Something the resilience layer did or saw, for logs and metrics.
+///
+/// Events never contain tokens or request bodies.
+public enum ResilienceEvent: Sendable, Hashable {
+    /// An attempt is about to be sent.
+    case attemptStarted(operation: String, attempt: Int)
+    /// A failed attempt will be retried after `delay`.
+    case retryScheduled(operation: String, attempt: Int, delay: Duration, reason: FailureCategory, status: Int?)
+    /// The call failed and will not be retried: attempts, deadline or the failure's category.
+    case retriesExhausted(operation: String, attempts: Int, reason: FailureCategory, limit: RetryStopReason)
+    /// The retry budget had no tokens left, so a retryable failure was not retried.
+    case budgetExhausted(operation: String, reason: FailureCategory)
+    /// A circuit breaker changed state.
+    case breakerStateChanged(key: String, from: CircuitState, to: CircuitState)
+    /// A call was refused because the breaker for `key` is open.
+    case breakerRejected(key: String, operation: String)
+}
+
+/// Why the retry middleware stopped retrying a retryable failure.
+public enum RetryStopReason: String, Sendable, Hashable {
+    /// ``RetryPolicy/maxAttempts`` was reached.
+    case maxAttempts
+    /// The next attempt could not start before the call's deadline.
+    case deadline
+}
+
+/// Receives ``ResilienceEvent``s; bridge it to your logging or metrics system.
+///
+/// ```swift
+/// let sink = ResilienceEventSink { event in logger.info("\(event)") }
+/// ```
+/// The closure is called synchronously on the task that produced the event: keep it cheap.
+public struct ResilienceEventSink: Sendable {
+    private let receive: @Sendable (ResilienceEvent) -> Void
+
+    /// Creates a sink from a closure.
+    public init(_ receive: @escaping @Sendable (ResilienceEvent) -> Void) {
+        self.receive = receive
+    }
+
+    /// Delivers `event`.
+    public func emit(_ event: ResilienceEvent) { receive(event) }
+
+    /// A sink that drops every event.
+    public static let none = ResilienceEventSink { _ in }
+}

@@ -1,0 +1,110 @@
+import Synchronization
+
+/// A circuit breaker for one key (normally one host): stops calling a server that is failing,
+/// and probes it after a pause.
+///
+/// closed → (failures) → open → (break ends) → half-open → probe succeeds → closed,
+/// or probe fails → open again. ``isolate()`` holds it open by hand; ``reset()`` closes it.
+public final class CircuitBreaker: Sendable {
+    /// What the breaker protects, such as `acme.my.salesforce.com`.
+    public let key: String
+    /// The options in force.
+    public let options: CircuitBreakerOptions
+    private let machine: Mutex<CircuitBreakerStateMachine>
+    private let clock: any ResilienceClock
+    private let events: ResilienceEventSink
+
+    /// Creates a closed breaker.
+    public init(key: String, options: CircuitBreakerOptions = .default, clock: any ResilienceClock = SystemClock(), events: ResilienceEventSink = .none) {
+        self.key = key
+        self.options = options
+        self.clock = clock
+        self.events = events
+        machine = Mutex(CircuitBreakerStateMachine(options: options))
+    }
+
+    /// The current state. An open breaker whose break has ended reports `open` until a call arrives.
+    public var state: CircuitState { machine.withLock { $0.state } }
+
+    /// When an open breaker will let a probe through; `nil` unless open.
+    public var nextProbeAt: ResilienceInstant? { machine.withLock { $0.state == .open ? $0.openUntil : nil } }
+
+    /// Holds the breaker open until ``reset()``: for an operator who knows Salesforce is down.
+    public func isolate() { transition { $0.isolate() } }
+
+    /// Closes the breaker and forgets its counts.
+    public func reset() { transition { $0.close() } }
+
+    /// Admits a call or throws ``CircuitOpenError``.
+    /// - Returns: whether the call is a half-open probe; pass it to ``record(_:probe:)``.
+    public func acquire(operation: String) throws -> Bool {
+        let now = clock.now
+        let permission = transition { $0.acquire(now: now) }
+        switch permission {
+        case .allowed(let probe):
+            return probe
+        case .rejected(let retryAt, _):
+            events.emit(.breakerRejected(key: key, operation: operation))
+            throw CircuitOpenError(key: key, retryAt: retryAt, operation: operation)
+        }
+    }
+
+    /// How a finished call counts.
+    public enum Outcome: Sendable, Hashable {
+        /// The server answered in a way that shows it is healthy.
+        case success
+        /// The server looks unhealthy; `retryAfter` is how long it asked us to wait.
+        case failure(retryAfter: Duration?)
+        /// Counts for nothing (the caller cancelled).
+        case ignored
+    }
+
+    /// Records the outcome of a call admitted by ``acquire(operation:)``.
+    public func record(_ outcome: Outcome, probe: Bool) {
+        let now = clock.now
+        let result: CircuitBreakerStateMachine.Result = switch outcome {
+        case .success: .success
+        case .failure(let retryAfter): .failure(retryAfter: retryAfter)
+        case .ignored: .ignored
+        }
+        transition { $0.record(result, probe: probe, now: now) }
+    }
+
+    private func transition<T>(_ body: (inout CircuitBreakerStateMachine) -> T) -> T {
+        let (value, from, to) = machine.withLock { machine in
+            let from = machine.state
+            let value = body(&machine)
+            return (value, from, machine.state)
+        }
+        if from != to { events.emit(.breakerStateChanged(key: key, from: from, to: to)) }
+        return value
+    }
+}
+
+/// One ``CircuitBreaker`` per key, created on first use.
+public final class CircuitBreakerRegistry: Sendable {
+    private let breakers = Mutex<[String: CircuitBreaker]>([:])
+    private let options: CircuitBreakerOptions
+    private let clock: any ResilienceClock
+    private let events: ResilienceEventSink
+
+    /// Creates an empty registry whose breakers share `options`.
+    public init(options: CircuitBreakerOptions = .default, clock: any ResilienceClock = SystemClock(), events: ResilienceEventSink = .none) {
+        self.options = options
+        self.clock = clock
+        self.events = events
+    }
+
+    /// The breaker for `key`.
+    public func breaker(for key: String) -> CircuitBreaker {
+        breakers.withLock { breakers in
+            if let existing = breakers[key] { return existing }
+            let breaker = CircuitBreaker(key: key, options: options, clock: clock, events: events)
+            breakers[key] = breaker
+            return breaker
+        }
+    }
+
+    /// Every breaker created so far, by key.
+    public var all: [String: CircuitBreaker] { breakers.withLock { $0 } }
+}
