@@ -54,7 +54,9 @@ public struct URLSessionTransport: HTTPTransport {
         var urlRequest = URLRequest(url: request.url)
         urlRequest.httpMethod = request.method.rawValue
         urlRequest.httpBody = request.body
-        urlRequest.timeoutInterval = options.attemptTimeout.seconds
+        // Our own race below enforces the attempt timeout precisely. URLSession's idle timeout is
+        // only a backstop, in whole seconds: on Linux a sub-second value fires at once.
+        urlRequest.timeoutInterval = (options.attemptTimeout.seconds + 1).rounded(.up)
         for field in request.headers {
             urlRequest.addValue(field.value, forHTTPHeaderField: field.name)
         }

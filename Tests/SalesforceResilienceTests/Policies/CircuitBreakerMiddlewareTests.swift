@@ -1,0 +1,91 @@
+import SalesforceResilience
+import SalesforceResilienceTesting
+import Testing
+
+@Suite struct CircuitBreakerMiddlewareTests {
+    let clock = VirtualClock(mode: .manual)
+    let registry: CircuitBreakerRegistry
+
+    init() {
+        registry = CircuitBreakerRegistry(options: .init(consecutiveFailureThreshold: 2, breakDuration: .seconds(30)), clock: clock)
+    }
+
+    func pipeline(_ transport: any HTTPTransport) -> Pipeline {
+        Pipeline(middleware: [CircuitBreakerMiddleware(registry: registry, clock: clock)], transport: transport)
+    }
+
+    @Test func serverFailuresOpenTheBreakerAndLaterCallsAreNotSent() async throws {
+        let transport = MockTransport { _ in .status(503) }
+        let pipeline = pipeline(transport)
+        for _ in 0..<2 { _ = try? await pipeline.send(makeRequest(), context: makeContext()) }
+        await #expect(throws: CircuitOpenError.self) { try await pipeline.send(makeRequest(), context: makeContext()) }
+        #expect(transport.requestCount == 2)
+    }
+
+    @Test(arguments: [
+        HTTPResponse.salesforceError(400, code: "UNABLE_TO_LOCK_ROW"),
+        HTTPResponse.salesforceError(401, code: "INVALID_SESSION_ID"),
+        HTTPResponse.salesforceError(400, code: "MALFORMED_QUERY"),
+        HTTPResponse.salesforceError(403, code: "REQUEST_LIMIT_EXCEEDED", message: "TotalRequests Limit exceeded."),
+    ])
+    func rowLockAuthAndCodeErrorsDoNotCount(response: HTTPResponse) async throws {
+        let transport = MockTransport { _ in response }
+        let pipeline = pipeline(transport)
+        for _ in 0..<5 { _ = try? await pipeline.send(makeRequest(), context: makeContext()) }
+        #expect(transport.requestCount == 5)
+        #expect(registry.breaker(for: "test.my.salesforce.com").state == .closed)
+    }
+
+    @Test func breakersAreKeyedPerHost() async throws {
+        let transport = MockTransport { request in request.url.host == "down.example.com" ? .status(503) : .status(200) }
+        let pipeline = pipeline(transport)
+        for _ in 0..<2 { _ = try? await pipeline.send(makeRequest(host: "down.example.com"), context: makeContext()) }
+        _ = try await pipeline.send(makeRequest(host: "up.example.com"), context: makeContext())
+        #expect(registry.breaker(for: "down.example.com").state == .open)
+        #expect(registry.breaker(for: "up.example.com").state == .closed)
+    }
+
+    @Test func retryAfterFromTheServerLengthensTheBreak() async throws {
+        let transport = MockTransport { _ in .status(503, retryAfter: "120") }
+        let pipeline = pipeline(transport)
+        for _ in 0..<2 { _ = try? await pipeline.send(makeRequest(), context: makeContext()) }
+        #expect(registry.breaker(for: "test.my.salesforce.com").nextProbeAt == .origin + .seconds(120))
+    }
+
+    @Test func recoversThroughAProbeAfterTheBreak() async throws {
+        let clock = self.clock
+        let transport = MockTransport { _ in clock.elapsed < .seconds(10) ? .status(503) : .status(200) }
+        let pipeline = pipeline(transport)
+        for _ in 0..<2 { _ = try? await pipeline.send(makeRequest(), context: makeContext()) }
+        await clock.advance(by: .seconds(30))
+        let response = try await pipeline.send(makeRequest(), context: makeContext())
+        #expect(response.status == 200)
+        #expect(registry.breaker(for: "test.my.salesforce.com").state == .closed)
+    }
+
+    @Test func retryDoesNotSpinOnAnOpenCircuit() async throws {
+        let transport = MockTransport { _ in .status(503) }
+        let recorder = EventRecorder()
+        let retry = RetryMiddleware(policy: RetryPolicy(maxAttempts: 50), clock: VirtualClock(mode: .autoAdvance), events: recorder.sink)
+        let pipeline = Pipeline(middleware: [retry, CircuitBreakerMiddleware(registry: registry, clock: clock)], transport: transport)
+        await #expect(throws: CircuitOpenError.self) { try await pipeline.send(makeRequest(), context: makeContext()) }
+        #expect(transport.requestCount == 2)
+        // Two 503s were retried; the third attempt was refused by the open breaker and not retried.
+        #expect(recorder.events.compactMap(\.retryDelay).count == 2)
+        #expect(recorder.events.filter { if case .attemptStarted = $0 { true } else { false } }.count == 3)
+    }
+
+    @Test func retryCanWaitForTheNextProbeWhenAllowed() async throws {
+        let clock = VirtualClock(mode: .autoAdvance)
+        let registry = CircuitBreakerRegistry(options: .init(consecutiveFailureThreshold: 2, breakDuration: .seconds(30)), clock: clock)
+        let transport = MockTransport { _ in clock.elapsed < .seconds(5) ? .status(503) : .status(200) }
+        let policy = RetryPolicy(maxAttempts: 5, backoff: Backoff(initial: .seconds(1), jitter: .none), waitForOpenCircuit: true)
+        let pipeline = Pipeline(
+            middleware: [RetryMiddleware(policy: policy, clock: clock), CircuitBreakerMiddleware(registry: registry, clock: clock)],
+            transport: transport)
+        let response = try await pipeline.send(makeRequest(), context: makeContext())
+        #expect(response.status == 200)
+        #expect(transport.requestCount == 3)  // two failures, then the probe after the 30 s break
+        #expect(clock.elapsed >= .seconds(30))
+    }
+}
