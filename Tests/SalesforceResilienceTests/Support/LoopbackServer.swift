@@ -62,15 +62,19 @@ final class LoopbackServer: Sendable {
 
     var requests: [Request] { received.withLock { $0 } }
 
+    /// Stops listening. Only shuts the socket down: the accept thread closes it, so its number
+    /// cannot be reused by another server while this thread might still call `accept` on it.
     func stop() {
         shutdown(listener, Int32(SHUT_RDWR))
-        close(listener)
     }
 
     private func acceptLoop() {
         while true {
             let connection = accept(listener, nil, nil)
-            guard connection >= 0 else { return }
+            guard connection >= 0 else {
+                close(listener)
+                return
+            }
             var yes: Int32 = 1
             setsockopt(connection, Int32(IPPROTO_TCP), TCP_NODELAY, &yes, socklen_t(MemoryLayout<Int32>.size))
             serve(connection)

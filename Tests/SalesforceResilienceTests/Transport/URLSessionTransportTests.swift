@@ -116,7 +116,12 @@ import FoundationNetworking
             server.stop()
         }
         let task = Task { try await URLSessionTransport().send(HTTPRequest(method: .get, url: server.baseURL.appendingPathComponent("slow"))) }
-        while server.requests.isEmpty { await Task.yield() }
+        var turns = 0
+        while server.requests.isEmpty && turns < 1_000_000 {
+            await Task.yield()
+            turns += 1
+        }
+        try #require(server.requests.count == 1)
         task.cancel()
         await #expect(throws: CancellationError.self) { try await task.value }
     }
