@@ -105,6 +105,9 @@ public struct OutcomeClassifier: Sendable {
         case let error as TransportError: error.delivery == .notSent ? .transientNetwork : .ambiguousNetwork
         case is CircuitOpenError: .circuitOpen
         case is DeadlineExceededError: .deadlineExceeded
+        case is AuthenticationError: .authenticationFailed
+        case let error as SalesforceClientError:
+            if case .unexpectedResponse = error { .unknown } else { .clientError }
         case is CancellationError: .cancelled
         case let error as URLError: classify(URLSessionTransport.map(error))
         default: .unknown

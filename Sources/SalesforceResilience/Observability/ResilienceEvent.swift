@@ -14,6 +14,10 @@ public enum ResilienceEvent: Sendable, Hashable {
     case breakerStateChanged(key: String, from: CircuitState, to: CircuitState)
     /// A call was refused because the breaker for `key` is open.
     case breakerRejected(key: String, operation: String)
+    /// A token refresh started after a 401 (one per group of concurrent callers).
+    case tokenRefreshStarted
+    /// Fetching a token failed; every waiting caller gets the error.
+    case tokenRefreshFailed(reason: FailureCategory)
 }
 
 /// Why the retry middleware stopped retrying a retryable failure.

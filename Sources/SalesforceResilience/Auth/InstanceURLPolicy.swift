@@ -1,0 +1,26 @@
+import Foundation
+
+/// Which instance URLs the client will send a token to.
+public enum InstanceURLPolicy {
+    /// Accepts `https` URLs, and `http` to a loopback address (127.0.0.0/8, `::1`, `localhost`)
+    /// only when `allowHTTPLoopback` is true.
+    ///
+    /// - Throws: ``AuthenticationError/insecureInstanceURL(_:)``.
+    public static func validate(_ url: URL, allowHTTPLoopback: Bool) throws {
+        let scheme = url.scheme?.lowercased()
+        guard let host = url.host?.lowercased(), !host.isEmpty else {
+            throw AuthenticationError.insecureInstanceURL(Redaction.redactURL(url))
+        }
+        if scheme == "https" { return }
+        if scheme == "http", allowHTTPLoopback, isLoopback(host) { return }
+        throw AuthenticationError.insecureInstanceURL(Redaction.redactURL(url))
+    }
+
+    /// Whether `host` names this machine.
+    static func isLoopback(_ host: String) -> Bool {
+        let bare = host.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+        if bare == "localhost" || bare == "::1" { return true }
+        let octets = bare.split(separator: ".", omittingEmptySubsequences: false)
+        return octets.count == 4 && octets[0] == "127" && octets.allSatisfy { UInt8($0) != nil }
+    }
+}

@@ -1,0 +1,158 @@
+import Foundation
+
+/// A Salesforce REST client whose every call runs through the resilience pipeline:
+///
+/// `Deadline → Retry → CircuitBreaker → Auth → LimitsObserver → transport`
+///
+/// Operations (``upsert(_:externalIdField:value:fields:priority:)``, ``query(_:as:priority:)``…)
+/// only describe requests; the pipeline retries, refreshes tokens and fails fast.
+///
+/// ```swift
+/// let client = try SalesforceClient(
+///     configuration: .init(instanceURL: URL(string: "https://acme.my.salesforce.com")!),
+///     tokenProvider: StaticTokenProvider(accessToken: token))
+/// let result = try await client.upsert("Payment__c", externalIdField: "Reference__c",
+///                                      value: "PAY-000001", fields: payment)
+/// ```
+public final class SalesforceClient: Sendable {
+    /// The configuration in force.
+    public let configuration: SalesforceConfiguration
+    /// The middleware chain every call goes through.
+    public let pipeline: Pipeline
+    /// The shared token store.
+    public let tokens: TokenStore
+    /// The circuit breakers, one per host.
+    public let breakers: CircuitBreakerRegistry
+    /// The client-wide retry budget.
+    public let retryBudget: RetryBudget
+    /// The latest API usage seen.
+    public let usageTracker: APIUsageTracker
+    /// The clock every wait uses.
+    public let clock: any ResilienceClock
+    /// Where events go.
+    public let events: ResilienceEventSink
+
+    /// Creates a client.
+    ///
+    /// - Throws: ``AuthenticationError/insecureInstanceURL(_:)`` for an instance URL that is
+    ///   not https (or loopback http when allowed).
+    public init(
+        configuration: SalesforceConfiguration, transport: any HTTPTransport = URLSessionTransport(),
+        tokenProvider: any TokenProvider, events: ResilienceEventSink = .none, clock: any ResilienceClock = SystemClock(),
+        random: RandomSource = .system()
+    ) throws {
+        try InstanceURLPolicy.validate(configuration.instanceURL, allowHTTPLoopback: configuration.allowHTTPLoopback)
+        self.configuration = configuration
+        self.clock = clock
+        self.events = events
+        let tokens = TokenStore(provider: tokenProvider, clock: clock, events: events)
+        let breakers = CircuitBreakerRegistry(options: configuration.circuitBreaker, clock: clock, events: events)
+        let budget = RetryBudget(options: configuration.retryBudget)
+        let usage = APIUsageTracker()
+        self.tokens = tokens
+        self.breakers = breakers
+        self.retryBudget = budget
+        self.usageTracker = usage
+        let classifier = configuration.classifier
+        self.pipeline = Pipeline(
+            middleware: [
+                DeadlineMiddleware(timeout: configuration.callTimeout, clock: clock),
+                RetryMiddleware(policy: configuration.retryPolicy, budget: budget, clock: clock, classifier: classifier, events: events, random: random),
+                CircuitBreakerMiddleware(registry: breakers, classifier: classifier, clock: clock),
+                AuthMiddleware(tokens: tokens),
+                LimitsObserverMiddleware(tracker: usage),
+            ],
+            transport: transport,
+            classifier: classifier)
+    }
+
+    /// The latest `Sforce-Limit-Info` figure, or `nil` before any response carried one.
+    public var apiUsage: APIUsage? { usageTracker.latest }
+
+    /// Sends a request through the pipeline. Operations use this; so can you, for endpoints the
+    /// client does not wrap.
+    public func send(_ request: HTTPRequest, context: RequestContext) async throws -> HTTPResponse {
+        try await pipeline.send(request, context: context)
+    }
+
+    /// The base URL for requests: the token's `instance_url` if it has one, else the configured one.
+    public func baseURL() async throws -> URL {
+        try await tokens.token().instanceURL ?? configuration.instanceURL
+    }
+
+    /// The URL of `/services/data/vXX.X/` followed by already-encoded path segments and query.
+    func dataURL(_ segments: [String], query: String? = nil) async throws -> URL {
+        var text = try await baseURL().absoluteString
+        while text.hasSuffix("/") { text.removeLast() }
+        text += "/services/data/v\(configuration.apiVersion)"
+        for segment in segments { text += "/" + segment }
+        if let query { text += "?" + query }
+        guard let url = URL(string: text) else { throw SalesforceClientError.invalidArgument("cannot form a URL for \(segments.joined(separator: "/"))") }
+        return url
+    }
+
+    /// A URL for a server-given path such as `nextRecordsUrl`, refusing anything outside `/services/data/`.
+    func serverPathURL(_ path: String) async throws -> URL {
+        guard path.hasPrefix("/services/data/"), !path.contains("//"), !path.contains("..") else {
+            throw SalesforceClientError.unexpectedResponse(operation: "follow link", detail: "refusing to follow \(path)")
+        }
+        var text = try await baseURL().absoluteString
+        while text.hasSuffix("/") { text.removeLast() }
+        guard let url = URL(string: text + path) else {
+            throw SalesforceClientError.unexpectedResponse(operation: "follow link", detail: "invalid path \(path)")
+        }
+        return url
+    }
+
+    /// Sends a JSON request and decodes a JSON answer.
+    func sendJSON<Response: Decodable>(
+        _ method: HTTPMethod, _ url: URL, body: Data? = nil, context: RequestContext, as type: Response.Type
+    ) async throws -> Response {
+        let response = try await send(jsonRequest(method, url, body: body), context: context)
+        return try decode(type, from: response.body, operation: context.operation)
+    }
+
+    func jsonRequest(_ method: HTTPMethod, _ url: URL, body: Data?) -> HTTPRequest {
+        var headers: HTTPHeaders = ["Accept": "application/json"]
+        if body != nil { headers["Content-Type"] = "application/json" }
+        return HTTPRequest(method: method, url: url, headers: headers, body: body)
+    }
+
+    func decode<T: Decodable>(_ type: T.Type, from data: Data, operation: String) throws -> T {
+        do {
+            return try JSONDecoder().decode(type, from: data)
+        } catch {
+            throw SalesforceClientError.unexpectedResponse(
+                operation: operation, detail: "could not decode \(T.self): \(OutcomeClassifier.rawText(data))")
+        }
+    }
+
+    func encode<T: Encodable>(_ value: T, operation: String) throws -> Data {
+        do {
+            return try JSONEncoder().encode(value)
+        } catch {
+            throw SalesforceClientError.invalidArgument("\(operation): could not encode \(T.self): \(error)")
+        }
+    }
+}
+
+/// A mistake in how an operation was called, or a 2xx answer that cannot be used.
+public enum SalesforceClientError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// An argument would produce a wrong or dangerous request (an empty external id, an
+    /// sObject name with a `/`).
+    case invalidArgument(String)
+    /// An upsert's external id matched several records (HTTP 300); the record URLs are listed.
+    case multipleMatches(operation: String, recordURLs: [String])
+    /// A successful status with a body that is not what the API documents (truncated,
+    /// not JSON, wrong shape). The detail holds a redacted, truncated copy of the body.
+    case unexpectedResponse(operation: String, detail: String)
+
+    /// A one-line explanation.
+    public var description: String {
+        switch self {
+        case .invalidArgument(let detail): "invalid argument: \(detail)"
+        case .multipleMatches(let operation, let urls): "\(operation): external id matches \(urls.count) records: \(urls.joined(separator: ", "))"
+        case .unexpectedResponse(let operation, let detail): "\(operation): unexpected response: \(detail)"
+        }
+    }
+}

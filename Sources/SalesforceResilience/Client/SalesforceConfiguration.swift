@@ -1,0 +1,46 @@
+import Foundation
+
+/// Everything a ``SalesforceClient`` needs to know besides its transport and credentials.
+public struct SalesforceConfiguration: Sendable {
+    /// The org's instance or My Domain URL, such as `https://acme.my.salesforce.com`. A token
+    /// response's `instance_url` takes precedence once a token has been fetched.
+    public var instanceURL: URL
+    /// The REST API version, without the `v`. Default `"62.0"`.
+    public var apiVersion: String
+    /// Retries per call.
+    public var retryPolicy: RetryPolicy
+    /// The client-wide retry budget.
+    public var retryBudget: RetryBudget.Options
+    /// The per-host circuit breaker.
+    public var circuitBreaker: CircuitBreakerOptions
+    /// The total time a call may take, retries and waits included. Default 120 s.
+    public var callTimeout: Duration
+    /// Accept `http` instance URLs on loopback addresses (for a local simulator). Default `false`.
+    public var allowHTTPLoopback: Bool
+    /// sObject Collections chunks sent at once. Default 2: parallel chunks on the same object
+    /// raise row-lock contention, and the org's concurrent-request limit is shared.
+    public var collectionsConcurrency: Int
+    /// How failures are classified.
+    public var classifier: OutcomeClassifier
+
+    /// The default API version.
+    public static let defaultAPIVersion = "62.0"
+
+    /// Creates a configuration with the defaults above.
+    public init(
+        instanceURL: URL, apiVersion: String = SalesforceConfiguration.defaultAPIVersion, retryPolicy: RetryPolicy = .default,
+        retryBudget: RetryBudget.Options = .default, circuitBreaker: CircuitBreakerOptions = .default,
+        callTimeout: Duration = .seconds(120), allowHTTPLoopback: Bool = false, collectionsConcurrency: Int = 2,
+        classifier: OutcomeClassifier = OutcomeClassifier()
+    ) {
+        self.instanceURL = instanceURL
+        self.apiVersion = apiVersion
+        self.retryPolicy = retryPolicy
+        self.retryBudget = retryBudget
+        self.circuitBreaker = circuitBreaker
+        self.callTimeout = callTimeout
+        self.allowHTTPLoopback = allowHTTPLoopback
+        self.collectionsConcurrency = max(1, collectionsConcurrency)
+        self.classifier = classifier
+    }
+}

@@ -1,0 +1,112 @@
+import Foundation
+import SalesforceResilience
+import SalesforceResilienceTesting
+import Synchronization
+import Testing
+
+@Suite struct TokenRefreshTests {
+    /// A transport serving the token endpoint (tokens T1, T2, …) and a data endpoint that
+    /// accepts only `validToken`.
+    final class Org: Sendable {
+        let tokenRequests = Mutex(0)
+        let validToken: Mutex<String>
+        let failRefresh: Bool
+        init(validToken: String = "T2", failRefresh: Bool = false) {
+            self.validToken = Mutex(validToken)
+            self.failRefresh = failRefresh
+        }
+
+        var transport: MockTransport {
+            MockTransport { request in
+                if request.url.path.hasSuffix("/oauth2/token") {
+                    let n = self.tokenRequests.withLock { $0 += 1; return $0 }
+                    if self.failRefresh && n > 1 {
+                        return .json(400, #"{"error":"invalid_grant","error_description":"expired access/refresh token"}"#)
+                    }
+                    return tokenResponse("T\(n)")
+                }
+                let valid = self.validToken.withLock { $0 }
+                return request.headers["Authorization"] == "Bearer \(valid)" ? .json(200, #"{"DailyApiRequests":{"Max":100,"Remaining":90}}"#) : sessionExpired
+            }
+        }
+    }
+
+    func provider(_ transport: any HTTPTransport, clock: VirtualClock) -> OAuthTokenProvider {
+        OAuthTokenProvider(
+            loginURL: URL(string: "https://login.salesforce.com")!,
+            grant: .refreshToken(refreshToken: "REFRESHSECRET", clientID: "client-id", clientSecret: "CLIENTSECRET"),
+            transport: transport, clock: clock)
+    }
+
+    @Test func aThousandConcurrentExpiredRequestsShareOneRefresh() async throws {
+        let org = Org()
+        let transport = org.transport
+        let clock = VirtualClock(mode: .autoAdvance)
+        let recorder = EventRecorder()
+        let client = try makeClient(transport, tokenProvider: provider(transport, clock: clock), recorder: recorder, clock: clock)
+        // Warm up: the first token (T1) is fetched, and is already expired.
+        _ = try await client.tokens.token()
+        let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+            for _ in 0..<1_000 { group.addTask { try await client.limits().dailyAPIRequests?.max ?? -1 } }
+            return try await group.reduce(into: [Int]()) { $0.append($1) }
+        }
+        #expect(statuses.count == 1_000 && statuses.allSatisfy { $0 == 100 })
+        #expect(org.tokenRequests.withLock { $0 } == 2)  // the first token and exactly one refresh
+        #expect(recorder.events.filter { $0 == .tokenRefreshStarted }.count == 1)
+    }
+
+    @Test func failedRefreshIsATypedAuthErrorWithoutARetryStorm() async throws {
+        let org = Org(failRefresh: true)
+        let transport = org.transport
+        let clock = VirtualClock(mode: .autoAdvance)
+        let client = try makeClient(transport, tokenProvider: provider(transport, clock: clock), clock: clock)
+        let error = await #expect(throws: SalesforceError.self) { try await client.limits() }
+        #expect(error?.category == .authenticationFailed)
+        #expect(error?.errorCode == "invalid_grant")
+        #expect(org.tokenRequests.withLock { $0 } == 2)
+        #expect(transport.requestCount == 3)  // data, token refresh, nothing else
+    }
+
+    @Test func aSecond401AfterRefreshIsATypedErrorNotALoop() async throws {
+        let org = Org(validToken: "never")
+        let transport = org.transport
+        let clock = VirtualClock(mode: .autoAdvance)
+        let client = try makeClient(transport, tokenProvider: provider(transport, clock: clock), clock: clock)
+        let error = await #expect(throws: AuthenticationError.self) { try await client.limits() }
+        #expect(error == .sessionRejectedAfterRefresh(operation: "limits"))
+        #expect(org.tokenRequests.withLock { $0 } == 2)
+        #expect(transport.requests.filter { $0.url.path.hasSuffix("/limits") }.count == 2)
+    }
+
+    @Test func tooManyRefreshesInTheWindowStopRefreshing() async throws {
+        let org = Org(validToken: "never")
+        let transport = org.transport
+        let clock = VirtualClock(mode: .manual)
+        let store = TokenStore(provider: provider(transport, clock: clock), clock: clock, refreshWindow: .seconds(60), maxRefreshesPerWindow: 3)
+        var token = try await store.token()
+        for _ in 0..<3 { token = try await store.refresh(replacing: token) }
+        await #expect(throws: AuthenticationError.refreshLimitReached(count: 3, window: .seconds(60))) {
+            try await store.refresh(replacing: token)
+        }
+        await clock.advance(by: .seconds(61))
+        _ = try await store.refresh(replacing: token)
+        #expect(org.tokenRequests.withLock { $0 } == 5)
+    }
+
+    @Test func aLateCallerWithAStaleTokenGetsTheNewOneWithoutFetching() async throws {
+        let org = Org()
+        let store = TokenStore(provider: provider(org.transport, clock: VirtualClock()), clock: VirtualClock())
+        let first = try await store.token()
+        let second = try await store.refresh(replacing: first)
+        let third = try await store.refresh(replacing: first)
+        #expect(first.value == "T1" && second.value == "T2" && third.value == "T2")
+        #expect(org.tokenRequests.withLock { $0 } == 2)
+    }
+
+    @Test func staticTokenAfter401IsRejectedOnce() async throws {
+        let transport = MockTransport { _ in sessionExpired }
+        let client = try makeClient(transport)
+        await #expect(throws: AuthenticationError.self) { try await client.limits() }
+        #expect(transport.requestCount == 2)
+    }
+}
