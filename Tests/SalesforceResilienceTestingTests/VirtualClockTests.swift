@@ -6,7 +6,7 @@ import Testing
 @Suite struct VirtualClockTests {
     @Test func manualClockWakesSleepersOnlyWhenAdvancedPastTheirDeadline() async throws {
         let clock = VirtualClock(mode: .manual)
-        let task = Task { try await clock.sleep(for: .seconds(10)); return clock.now }
+        let task = Task { try await clock.sleep(until: clock.now + .seconds(10)); return clock.now }
         #expect(await clock.waitForSleepers(1))
         await clock.advance(by: .seconds(9))
         #expect(clock.sleeperCount == 1)
@@ -17,8 +17,8 @@ import Testing
 
     @Test func advanceWakesSleepersInDeadlineOrderAtTheirOwnTimes() async throws {
         let clock = VirtualClock(mode: .manual)
-        let late = Task { try await clock.sleep(for: .seconds(30)); return clock.now }
-        let early = Task { try await clock.sleep(for: .seconds(5)); return clock.now }
+        let late = Task { try await clock.sleep(until: clock.now + .seconds(30)); return clock.now }
+        let early = Task { try await clock.sleep(until: clock.now + .seconds(5)); return clock.now }
         #expect(await clock.waitForSleepers(2))
         await clock.advance(by: .seconds(60))
         #expect(try await early.value == .origin + .seconds(5))
@@ -29,7 +29,7 @@ import Testing
     @Test func aTaskThatSleepsAgainWithinTheAdvanceIsWokenToo() async throws {
         let clock = VirtualClock(mode: .manual)
         let task = Task {
-            for _ in 0..<3 { try await clock.sleep(for: .seconds(10)) }
+            for _ in 0..<3 { try await clock.sleep(until: clock.now + .seconds(10)) }
             return clock.now
         }
         #expect(await clock.waitForSleepers(1))
@@ -39,7 +39,7 @@ import Testing
 
     @Test func cancellationWakesASleeperAtOnceWithoutMovingTime() async throws {
         let clock = VirtualClock(mode: .manual)
-        let task = Task { try await clock.sleep(for: .seconds(3_600)) }
+        let task = Task { try await clock.sleep(until: clock.now + .seconds(3_600)) }
         #expect(await clock.waitForSleepers(1))
         task.cancel()
         await #expect(throws: CancellationError.self) { try await task.value }
@@ -56,14 +56,14 @@ import Testing
 
     @Test func autoAdvanceJumpsToEachDeadline() async throws {
         let clock = VirtualClock(mode: .autoAdvance)
-        try await clock.sleep(for: .seconds(300))
-        try await clock.sleep(for: .milliseconds(500))
+        try await clock.sleep(until: clock.now + .seconds(300))
+        try await clock.sleep(until: clock.now + .milliseconds(500))
         #expect(clock.elapsed == .milliseconds(300_500))
     }
 
     @Test func wallClockFollowsVirtualTime() async throws {
         let clock = VirtualClock(mode: .autoAdvance)
-        try await clock.sleep(for: .seconds(90))
+        try await clock.sleep(until: clock.now + .seconds(90))
         #expect(clock.wallClockNow == VirtualClock.defaultStartDate.addingTimeInterval(90))
     }
 

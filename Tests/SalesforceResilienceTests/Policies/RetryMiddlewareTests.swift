@@ -111,7 +111,7 @@ import Testing
         while clock.elapsed < .seconds(300) {
             calls += 1
             _ = try? await pipeline.send(makeRequest(), context: makeContext())
-            try await clock.sleep(for: .seconds(1))
+            try await clock.sleep(until: clock.now + .seconds(1))
         }
         // Without a budget every call would make 5 requests; with it, 10 retries in all.
         #expect(transport.requestCount == calls + 10)

@@ -85,15 +85,8 @@ import FoundationNetworking
 
     @Test func anUnansweredAttemptTimesOutAsAmbiguous() async throws {
         // The server holds the connection open without answering; the attempt timeout ends it.
-        let release = Mutex(false)
-        let server = try LoopbackServer { _ in
-            while !release.withLock({ $0 }) { usleep(1_000) }
-            return .init(status: 200)
-        }
-        defer {
-            release.withLock { $0 = true }
-            server.stop()
-        }
+        let (server, release) = try holdingServer()
+        defer { release() }
         let transport = URLSessionTransport(options: .init(attemptTimeout: .milliseconds(200)))
         let started = ContinuousClock.now
         let error = await #expect(throws: TransportError.self) {
@@ -106,15 +99,8 @@ import FoundationNetworking
     }
 
     @Test func cancellationSurfacesAsCancellationError() async throws {
-        let release = Mutex(false)
-        let server = try LoopbackServer { _ in
-            while !release.withLock({ $0 }) { usleep(1_000) }
-            return .init(status: 200)
-        }
-        defer {
-            release.withLock { $0 = true }
-            server.stop()
-        }
+        let (server, release) = try holdingServer()
+        defer { release() }
         let task = Task { try await URLSessionTransport().send(HTTPRequest(method: .get, url: server.baseURL.appendingPathComponent("slow"))) }
         var turns = 0
         while server.requests.isEmpty && turns < 1_000_000 {
@@ -124,5 +110,18 @@ import FoundationNetworking
         try #require(server.requests.count == 1)
         task.cancel()
         await #expect(throws: CancellationError.self) { try await task.value }
+    }
+
+    /// A server whose handler blocks until `release` is called, then answers 200 and stops.
+    private func holdingServer() throws -> (LoopbackServer, @Sendable () -> Void) {
+        let gate = DispatchSemaphore(value: 0)
+        let server = try LoopbackServer { _ in
+            gate.wait()
+            return .init(status: 200)
+        }
+        return (server, {
+            gate.signal()
+            server.stop()
+        })
     }
 }
