@@ -1,0 +1,74 @@
+import Foundation
+import SalesforceResilience
+
+extension SalesforceSimulator {
+    // MARK: Controls
+
+    /// Invalidates every access token: the next data call gets 401 `INVALID_SESSION_ID`.
+    public func expireSessions() {
+        state.withLock { $0.sessions.removeAll() }
+    }
+
+    /// Makes the token endpoint answer `invalid_grant` to refresh-token requests from now on.
+    public func revokeRefreshTokens() {
+        state.withLock { $0.refreshTokensRevoked = true }
+    }
+
+    /// The next `count` record writes fail with `UNABLE_TO_LOCK_ROW` (per record in collections).
+    public func injectRowLockContention(count: Int) {
+        state.withLock { $0.rowLocksToInject += max(0, count) }
+    }
+
+    /// Sets the API calls already used today (to start a test near the daily limit).
+    public func setAPIUsage(_ used: Int) {
+        state.withLock { $0.apiUsed = max(0, used) }
+    }
+
+    /// Stores records directly, as if they already existed; returns their ids.
+    @discardableResult
+    public func seed(_ type: String, records: [[String: JSONValue]]) -> [String] {
+        state.withLock { state in records.map { state.insert(type: type, fields: $0) } }
+    }
+
+    /// A token provider for this org using the client-credentials flow.
+    public func clientCredentialsProvider(clientID: String = "sim-client", clientSecret: String = "sim-secret") -> OAuthTokenProvider {
+        OAuthTokenProvider(
+            loginURL: options.instanceURL, grant: .clientCredentials(clientID: options.clientID ?? clientID, clientSecret: options.clientSecret ?? clientSecret),
+            transport: self, clock: clock, allowHTTPLoopback: true)
+    }
+
+    // MARK: Invariants
+
+    /// The live (not deleted) records of `type`, in creation order, with `Id` added.
+    public func records(of type: String) -> [[String: JSONValue]] {
+        state.withLock { state in
+            state.live(type).map { record in record.fields.merging(["Id": .string(record.id)]) { $1 } }
+        }
+    }
+
+    /// How many live records of `type` have each value of `field`.
+    public func countsByValue(of type: String, field: String) -> [String: Int] {
+        state.withLock { state in
+            state.live(type).reduce(into: [:]) { counts, record in
+                if let value = record.fields[field]?.stringValue { counts[value, default: 0] += 1 }
+            }
+        }
+    }
+
+    /// The values of `field` held by more than one live record of `type`, with their counts.
+    public func duplicates(of type: String, field: String) -> [String: Int] {
+        countsByValue(of: type, field: field).filter { $0.value > 1 }
+    }
+
+    /// Calls received, by endpoint (`"PATCH upsert"`, `"PATCH collections"`, `"POST token"`, `"GET query"`…).
+    public var calls: [String: Int] { state.withLock { $0.calls } }
+
+    /// Responses sent, by status.
+    public var statuses: [Int: Int] { state.withLock { $0.statuses } }
+
+    /// Access tokens issued.
+    public var tokensIssued: Int { state.withLock { $0.tokensIssued } }
+
+    /// API calls counted against the daily limit.
+    public var apiUsed: Int { state.withLock { $0.apiUsed } }
+}

@@ -1,0 +1,32 @@
+import Foundation
+import SalesforceResilience
+
+/// How a ``SalesforceSimulator`` behaves.
+public struct SimulatorOptions: Sendable {
+    /// The URL the simulator claims to be (`instance_url` in token responses). Any host may be
+    /// used in requests; this one is only reported. Default `https://sim.my.salesforce.com`.
+    public var instanceURL: URL
+    /// The org's daily API allowance; calls past it get 403 `REQUEST_LIMIT_EXCEEDED`. Default 100,000.
+    public var dailyAPILimit: Int
+    /// How long an access token lives; `nil` for until ``SalesforceSimulator/expireSessions()``. Default `nil`.
+    public var sessionLifetime: Duration?
+    /// Records per query page. Default 2,000, as Salesforce.
+    public var queryPageSize: Int
+    /// If set, the token endpoint accepts only this client id. Default `nil` (any).
+    public var clientID: String?
+    /// If set, the token endpoint accepts only this client secret. Default `nil` (any).
+    public var clientSecret: String?
+
+    /// Creates options.
+    public init(
+        instanceURL: URL = URL(string: "https://sim.my.salesforce.com")!, dailyAPILimit: Int = 100_000,
+        sessionLifetime: Duration? = nil, queryPageSize: Int = 2_000, clientID: String? = nil, clientSecret: String? = nil
+    ) {
+        self.instanceURL = instanceURL
+        self.dailyAPILimit = dailyAPILimit
+        self.sessionLifetime = sessionLifetime
+        self.queryPageSize = max(1, queryPageSize)
+        self.clientID = clientID
+        self.clientSecret = clientSecret
+    }
+}

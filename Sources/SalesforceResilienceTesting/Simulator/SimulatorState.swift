@@ -1,0 +1,51 @@
+import SalesforceResilience
+
+/// One stored record.
+struct SimulatorRecord: Sendable {
+    var id: String
+    var type: String
+    var fields: [String: JSONValue]
+    var deleted = false
+}
+
+/// Everything the simulator remembers, guarded by one lock.
+struct SimulatorState: Sendable {
+    var records: [String: SimulatorRecord] = [:]
+    /// Record ids per type, in creation order, so queries are deterministic.
+    var order: [String: [String]] = [:]
+    var idCounter = 0
+    var sessions: [String: ResilienceInstant?] = [:]
+    var tokensIssued = 0
+    var refreshTokensRevoked = false
+    var apiUsed = 0
+    var rowLocksToInject = 0
+    var cursors: [String: [[String: JSONValue]]] = [:]
+    var cursorCounter = 0
+    var calls: [String: Int] = [:]
+    var statuses: [Int: Int] = [:]
+
+    mutating func newID(for type: String) -> String {
+        idCounter += 1
+        let prefix = type == "Account" ? "001" : type == "Contact" ? "003" : "a01"
+        let digits = String(idCounter, radix: 36).uppercased()
+        return prefix + String(repeating: "0", count: max(0, 12 - digits.count)) + digits + "AAA"
+    }
+
+    mutating func insert(type: String, fields: [String: JSONValue]) -> String {
+        let id = newID(for: type)
+        records[id] = SimulatorRecord(id: id, type: type, fields: fields)
+        order[type, default: []].append(id)
+        return id
+    }
+
+    func live(_ type: String) -> [SimulatorRecord] {
+        (order[type] ?? []).compactMap { records[$0] }.filter { !$0.deleted }
+    }
+
+    /// Consumes one injected row lock, if any.
+    mutating func takeRowLock() -> Bool {
+        guard rowLocksToInject > 0 else { return false }
+        rowLocksToInject -= 1
+        return true
+    }
+}
