@@ -1,0 +1,109 @@
+import Foundation
+import SalesforceResilience
+
+/// One fault a ``ChaosTransport`` injects: what happens, when, how often, and to which requests.
+///
+/// Build a schedule that reads like a runbook scenario:
+/// ```swift
+/// [
+///     .serviceUnavailable(from: .seconds(60), for: .seconds(300), retryAfter: "10"),  // release storm
+///     .lostResponses(probability: 0.05),                                              // 5 % lost
+///     .throttled(from: .seconds(400), for: .seconds(30), probability: 0.5),
+/// ]
+/// ```
+public struct ChaosFault: Sendable {
+    /// What the fault does.
+    public enum Effect: Sendable, Hashable {
+        /// Answer with this status instead of forwarding (an empty body, or an HTML error page).
+        case respond(status: Int, retryAfter: String?, html: Bool)
+        /// Answer with one of these statuses, picked at random, with an HTML proxy page.
+        case serverError(statuses: [Int])
+        /// Wait this long (on the clock) before forwarding.
+        case latency(Duration)
+        /// Fail before sending: the inner transport never sees the request (`notSent`).
+        case connectionFailure
+        /// Forward the request (the server commits it), then lose the answer (`ambiguous`).
+        case lostResponse
+    }
+
+    /// Which requests a fault may hit.
+    public enum Scope: Sendable, Hashable {
+        /// Every request.
+        case all
+        /// Only `/services/data/…` calls (not the token endpoint).
+        case dataAPI
+        /// Only the OAuth token endpoint.
+        case tokenEndpoint
+    }
+
+    /// What the fault does.
+    public var effect: Effect
+    /// When it is active, as time since the clock's origin; `nil` for always.
+    public var window: Range<Duration>?
+    /// The chance each matching request is hit, 0…1.
+    public var probability: Double
+    /// Which requests it may hit.
+    public var scope: Scope
+
+    /// Creates a fault.
+    public init(_ effect: Effect, window: Range<Duration>? = nil, probability: Double = 1, scope: Scope = .all) {
+        self.effect = effect
+        self.window = window
+        self.probability = min(1, max(0, probability))
+        self.scope = scope
+    }
+
+    /// A name for statistics.
+    public var name: String {
+        switch effect {
+        case .respond(let status, _, _): "status \(status)"
+        case .serverError: "server error"
+        case .latency: "latency"
+        case .connectionFailure: "connection failure"
+        case .lostResponse: "lost response"
+        }
+    }
+
+    // MARK: Scenario building blocks
+
+    /// A 503 storm, as during a Salesforce release: every request in the window gets 503
+    /// (with `Retry-After` if given, and an HTML page from the edge if `html`).
+    public static func serviceUnavailable(from start: Duration, for duration: Duration, retryAfter: String? = nil, html: Bool = false, probability: Double = 1) -> ChaosFault {
+        ChaosFault(.respond(status: 503, retryAfter: retryAfter, html: html), window: start..<(start + duration), probability: probability)
+    }
+
+    /// A burst of 429s.
+    public static func throttled(from start: Duration, for duration: Duration, probability: Double = 1, retryAfter: String? = "1") -> ChaosFault {
+        ChaosFault(.respond(status: 429, retryAfter: retryAfter, html: false), window: start..<(start + duration), probability: probability)
+    }
+
+    /// Random 500/502/504 with HTML bodies, in a window or always.
+    public static func randomServerErrors(probability: Double, window: Range<Duration>? = nil, statuses: [Int] = [500, 502, 504]) -> ChaosFault {
+        ChaosFault(.serverError(statuses: statuses), window: window, probability: probability)
+    }
+
+    /// Added latency.
+    public static func latency(_ delay: Duration, probability: Double = 1, window: Range<Duration>? = nil) -> ChaosFault {
+        ChaosFault(.latency(delay), window: window, probability: probability)
+    }
+
+    /// Connections refused before anything is sent.
+    public static func connectionFailures(probability: Double, window: Range<Duration>? = nil) -> ChaosFault {
+        ChaosFault(.connectionFailure, window: window, probability: probability)
+    }
+
+    /// Responses lost after the server processed the request.
+    public static func lostResponses(probability: Double, window: Range<Duration>? = nil, scope: Scope = .dataAPI) -> ChaosFault {
+        ChaosFault(.lostResponse, window: window, probability: probability, scope: scope)
+    }
+
+    func applies(to request: HTTPRequest, at elapsed: Duration) -> Bool {
+        if let window, !window.contains(elapsed) { return false }
+        let path = request.url.path
+        switch scope {
+        case .all: return true
+        case .dataAPI: return path.hasPrefix("/services/data/")
+        case .tokenEndpoint: return path.hasSuffix("/services/oauth2/token")
+        }
+    }
+}
