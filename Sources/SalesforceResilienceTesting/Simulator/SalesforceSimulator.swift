@@ -44,6 +44,10 @@ public final class SalesforceSimulator: HTTPTransport {
     }
 
     private func route(_ request: HTTPRequest, state: inout SimulatorState, now: ResilienceInstant, date: Date) -> (String, HTTPResponse) {
+        if let due = state.scheduledExpiries.first, now >= due {
+            state.scheduledExpiries.removeAll { $0 <= now }
+            state.sessions.removeAll()
+        }
         let segments = Self.pathSegments(request.url)
         if segments == ["services", "oauth2", "token"], request.method == .post {
             return ("POST token", token(request, state: &state, now: now, date: date))

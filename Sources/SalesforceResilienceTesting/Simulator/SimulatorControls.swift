@@ -9,6 +9,15 @@ extension SalesforceSimulator {
         state.withLock { $0.sessions.removeAll() }
     }
 
+    /// Invalidates every access token at `instant`: the first request at or after it finds every
+    /// session expired. Use it to expire sessions in the middle of a run on a virtual clock.
+    public func expireSessions(at instant: ResilienceInstant) {
+        state.withLock { state in
+            state.scheduledExpiries.append(instant)
+            state.scheduledExpiries.sort()
+        }
+    }
+
     /// Makes the token endpoint answer `invalid_grant` to refresh-token requests from now on.
     public func revokeRefreshTokens() {
         state.withLock { $0.refreshTokensRevoked = true }

@@ -15,6 +15,8 @@ struct SimulatorState: Sendable {
     var order: [String: [String]] = [:]
     var idCounter = 0
     var sessions: [String: ResilienceInstant?] = [:]
+    /// Instants at which every session will be invalidated, soonest first.
+    var scheduledExpiries: [ResilienceInstant] = []
     var tokensIssued = 0
     var refreshTokensRevoked = false
     var apiUsed = 0
