@@ -18,6 +18,8 @@ public enum ResilienceEvent: Sendable, Hashable {
     case tokenRefreshStarted
     /// Fetching a token failed; every waiting caller gets the error.
     case tokenRefreshFailed(reason: FailureCategory)
+    /// A Bulk API job changed state (as seen by polling, or aborted by this client).
+    case bulkJobStateChanged(jobID: String, state: BulkJobState, processed: Int, failed: Int)
 }
 
 /// Why the retry middleware stopped retrying a retryable failure.

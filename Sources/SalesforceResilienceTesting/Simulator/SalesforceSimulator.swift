@@ -90,6 +90,8 @@ public final class SalesforceSimulator: HTTPTransport {
             return ("GET query", query(request, all: rest[0] == "queryAll", version: version, state: &state))
         case (.get, 2, "query"), (.get, 2, "queryAll"):
             return ("GET query page", queryPage(cursor: rest[1], version: version, state: &state))
+        case (_, _, "jobs") where rest.count >= 2:
+            return bulk(request, Array(rest.dropFirst()), version: version, state: &state, now: now)
         case (.get, 1, "limits"):
             let remaining = max(0, options.dailyAPILimit - state.apiUsed)
             return ("GET limits", .json(200, #"{"DailyApiRequests":{"Max":\#(options.dailyAPILimit),"Remaining":\#(remaining)},"DataStorageMB":{"Max":1024,"Remaining":1024}}"#))

@@ -28,6 +28,16 @@ extension SalesforceSimulator {
         state.withLock { $0.rowLocksToInject += max(0, count) }
     }
 
+    /// Makes the next Bulk API job created fail as a whole with `errorMessage`.
+    public func failNextBulkJob(errorMessage: String) {
+        state.withLock { $0.failNextBulkJob = errorMessage }
+    }
+
+    /// The state of every Bulk API job, by id.
+    public var bulkJobStates: [String: BulkJobState] {
+        state.withLock { $0.bulkJobs.mapValues(\.state) }
+    }
+
     /// Sets the API calls already used today (to start a test near the daily limit).
     public func setAPIUsage(_ used: Int) {
         state.withLock { $0.apiUsed = max(0, used) }

@@ -16,12 +16,20 @@ public struct SimulatorOptions: Sendable {
     public var clientID: String?
     /// If set, the token endpoint accepts only this client secret. Default `nil` (any).
     public var clientSecret: String?
+    /// How long a Bulk API job takes from `UploadComplete` to `JobComplete`. Default 30 s.
+    public var bulkProcessingTime: Duration
+    /// Decides per Bulk ingest row whether it fails: return `"CODE:message"` to reject the row.
+    /// Default `nil`: rows fail only for missing ids.
+    public var bulkRowValidator: (@Sendable ([String: String]) -> String?)?
 
     /// Creates options.
     public init(
         instanceURL: URL = URL(string: "https://sim.my.salesforce.com")!, dailyAPILimit: Int = 100_000,
-        sessionLifetime: Duration? = nil, queryPageSize: Int = 2_000, clientID: String? = nil, clientSecret: String? = nil
+        sessionLifetime: Duration? = nil, queryPageSize: Int = 2_000, clientID: String? = nil, clientSecret: String? = nil,
+        bulkProcessingTime: Duration = .seconds(30), bulkRowValidator: (@Sendable ([String: String]) -> String?)? = nil
     ) {
+        self.bulkProcessingTime = bulkProcessingTime
+        self.bulkRowValidator = bulkRowValidator
         self.instanceURL = instanceURL
         self.dailyAPILimit = dailyAPILimit
         self.sessionLifetime = sessionLifetime

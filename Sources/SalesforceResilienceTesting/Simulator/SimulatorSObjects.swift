@@ -25,7 +25,7 @@ extension SalesforceSimulator {
             return Self.error(404, "NOT_FOUND", "The requested resource does not exist")
         }
         if state.takeRowLock() { return Self.error(400, "UNABLE_TO_LOCK_ROW", Self.rowLockMessage) }
-        state.records[id]?.fields.merge(fields) { $1 }
+        state.merge(id: id, fields: fields)
         return HTTPResponse(status: 204)
     }
 
@@ -113,14 +113,14 @@ extension SalesforceSimulator {
         for name in fields.keys where !isName(name) {
             return .failed(code: "INVALID_FIELD", message: "No such column '\(name)' on sobject of type \(type)", fields: [name])
         }
-        let matches = state.live(type).filter { $0.fields[field] == .string(value) }.map(\.id)
+        let matches = state.matches(type: type, field: field, value: value)
         switch matches.count {
         case 0:
             var stored = fields
             stored[field] = .string(value)
             return .created(state.insert(type: type, fields: stored))
         case 1:
-            state.records[matches[0]]?.fields.merge(fields) { $1 }
+            state.merge(id: matches[0], fields: fields)
             return .updated(matches[0])
         default:
             return .multiple(matches)

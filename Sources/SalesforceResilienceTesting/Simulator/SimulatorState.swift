@@ -14,6 +14,8 @@ struct SimulatorState: Sendable {
     /// Record ids per type, in creation order, so queries are deterministic.
     var order: [String: [String]] = [:]
     var idCounter = 0
+    /// Record ids by type, field and string value, for upsert matching without a scan.
+    var index: [String: [String: [String: [String]]]] = [:]
     var sessions: [String: ResilienceInstant?] = [:]
     /// Instants at which every session will be invalidated, soonest first.
     var scheduledExpiries: [ResilienceInstant] = []
@@ -23,6 +25,9 @@ struct SimulatorState: Sendable {
     var rowLocksToInject = 0
     var cursors: [String: [[String: JSONValue]]] = [:]
     var cursorCounter = 0
+    var bulkJobs: [String: SimulatorBulkJob] = [:]
+    var bulkJobCounter = 0
+    var failNextBulkJob: String?
     var calls: [String: Int] = [:]
     var statuses: [Int: Int] = [:]
 
@@ -37,7 +42,23 @@ struct SimulatorState: Sendable {
         let id = newID(for: type)
         records[id] = SimulatorRecord(id: id, type: type, fields: fields)
         order[type, default: []].append(id)
+        for (field, value) in fields { if let text = value.stringValue { index[type, default: [:]][field, default: [:]][text, default: []].append(id) } }
         return id
+    }
+
+    /// Sets fields of a record, keeping the index current.
+    mutating func merge(id: String, fields: [String: JSONValue]) {
+        guard let record = records[id] else { return }
+        for (field, value) in fields where record.fields[field] != value {
+            if let old = record.fields[field]?.stringValue { index[record.type]?[field]?[old]?.removeAll { $0 == id } }
+            if let text = value.stringValue { index[record.type, default: [:]][field, default: [:]][text, default: []].append(id) }
+        }
+        records[id]?.fields.merge(fields) { $1 }
+    }
+
+    /// Live records of `type` whose `field` holds the string `value`.
+    func matches(type: String, field: String, value: String) -> [String] {
+        (index[type]?[field]?[value] ?? []).filter { records[$0]?.deleted == false }
     }
 
     func live(_ type: String) -> [SimulatorRecord] {

@@ -1,0 +1,194 @@
+import Foundation
+
+/// One input row's outcome in a Bulk API ingest.
+public struct BulkRecordResult: Sendable, Hashable {
+    /// What happened to the row.
+    public enum Outcome: Sendable, Hashable {
+        /// Saved: the record id and whether it was created.
+        case succeeded(id: String, created: Bool)
+        /// Rejected, with Salesforce's `sf__Error` text (such as `REQUIRED_FIELD_MISSING:…`).
+        case failed(error: String)
+        /// Not processed (the job stopped first); safe to submit again.
+        case unprocessed
+    }
+
+    /// The row's index in the input.
+    public var index: Int
+    /// The job that carried it.
+    public var jobID: String
+    /// What happened.
+    public var outcome: Outcome
+}
+
+/// The outcome of ``SalesforceClient/bulkIngest(_:operation:externalIdField:records:options:)``.
+public struct BulkIngestResult: Sendable {
+    /// The jobs used, in order (more than one when the input exceeded the upload limit).
+    public var jobs: [BulkJobInfo]
+    /// One result per input row, in input order.
+    public var records: [BulkRecordResult]
+
+    /// Rows saved.
+    public var succeeded: Int { records.filter { if case .succeeded = $0.outcome { true } else { false } }.count }
+    /// Rows rejected.
+    public var failed: Int { records.filter { if case .failed = $0.outcome { true } else { false } }.count }
+    /// Rows not processed.
+    public var unprocessed: Int { records.filter { $0.outcome == .unprocessed }.count }
+}
+
+/// Settings for a Bulk API ingest.
+public struct BulkIngestOptions: Sendable {
+    /// The most CSV bytes per job. Default 100,000,000: Salesforce's limit is 150 MB after
+    /// base64 encoding, about 100 MB of raw CSV. Larger inputs are split across jobs.
+    public var maxUploadBytes: Int
+    /// How jobs are polled.
+    public var poll: BulkPollPolicy
+    /// The priority of every call.
+    public var priority: RequestContext.Priority
+
+    /// Creates options.
+    public init(maxUploadBytes: Int = 100_000_000, poll: BulkPollPolicy = .default, priority: RequestContext.Priority = .normal) {
+        self.maxUploadBytes = max(1, maxUploadBytes)
+        self.poll = poll
+        self.priority = priority
+    }
+}
+
+extension SalesforceClient {
+    /// Loads `records` with Bulk API 2.0: create job, upload CSV, close, poll, fetch results.
+    ///
+    /// - Parameters:
+    ///   - externalIdField: required for `upsert`.
+    ///   - records: flat `Encodable` values; each property becomes a column (a `nil` leaves its cell
+    ///     empty: unchanged on update; use `"#N/A"` for null).
+    /// - Returns: a result per input row, mapped back from the result files.
+    /// - Throws: ``BulkError`` when a job fails, is aborted or times out; `CancellationError`
+    ///   after aborting the job on the server if the task is cancelled.
+    public func bulkIngest<Record: Encodable>(
+        _ object: String, operation: BulkIngestOperation, externalIdField: String? = nil, records: [Record], options: BulkIngestOptions = BulkIngestOptions()
+    ) async throws -> BulkIngestResult {
+        var header: [String] = []
+        var seen: Set<String> = []
+        var encoded: [[(String, String)]] = []
+        encoded.reserveCapacity(records.count)
+        for record in records {
+            let columns: [(String, String)]
+            do { columns = try CSVRecordEncoder.columns(of: record) } catch { throw BulkError.invalidCSV(String(describing: error)) }
+            for (name, _) in columns where seen.insert(name).inserted { header.append(name) }
+            encoded.append(columns)
+        }
+        let rows = encoded.map { columns in
+            let values = Dictionary(columns, uniquingKeysWith: { _, last in last })
+            return header.map { values[$0] ?? "" }
+        }
+        return try await bulkIngest(object, operation: operation, externalIdField: externalIdField, header: header, rows: rows, options: options)
+    }
+
+    /// Loads raw CSV (with a header row) with Bulk API 2.0; see the `records:` variant.
+    public func bulkIngest(
+        _ object: String, operation: BulkIngestOperation, externalIdField: String? = nil, csv: String, options: BulkIngestOptions = BulkIngestOptions()
+    ) async throws -> BulkIngestResult {
+        let rows: [[String]]
+        do { rows = try CSV.parse(csv) } catch { throw BulkError.invalidCSV(String(describing: error)) }
+        guard let header = rows.first else { return BulkIngestResult(jobs: [], records: []) }
+        return try await bulkIngest(object, operation: operation, externalIdField: externalIdField, header: header, rows: Array(rows.dropFirst()), options: options)
+    }
+
+    private func bulkIngest(
+        _ object: String, operation: BulkIngestOperation, externalIdField: String?, header: [String], rows: [[String]], options: BulkIngestOptions
+    ) async throws -> BulkIngestResult {
+        try APINames.validate(object, role: "sObject type")
+        if operation == .upsert {
+            guard let externalIdField else { throw SalesforceClientError.invalidArgument("bulk upsert needs an external id field") }
+            try APINames.validate(externalIdField, role: "external id field")
+            guard header.contains(externalIdField) else { throw SalesforceClientError.invalidArgument("no \(externalIdField) column in the records") }
+        }
+        guard !rows.isEmpty else { return BulkIngestResult(jobs: [], records: []) }
+        let headerLine = CSV.encode([header])
+        var result = BulkIngestResult(jobs: [], records: [])
+        var start = 0
+        while start < rows.count {
+            var body = headerLine
+            var end = start
+            while end < rows.count {
+                let line = CSV.encode([rows[end]])
+                if end > start && body.utf8.count + line.utf8.count > options.maxUploadBytes { break }
+                body += line
+                end += 1
+            }
+            let (info, records) = try await runIngestJob(
+                object, operation: operation, externalIdField: externalIdField, header: header,
+                rows: rows[start..<end], firstIndex: start, csv: body, options: options)
+            result.jobs.append(info)
+            result.records += records
+            start = end
+        }
+        return result
+    }
+
+    private func runIngestJob(
+        _ object: String, operation: BulkIngestOperation, externalIdField: String?, header: [String],
+        rows: ArraySlice<[String]>, firstIndex: Int, csv: String, options: BulkIngestOptions
+    ) async throws -> (BulkJobInfo, [BulkRecordResult]) {
+        var spec: [String: String] = ["object": object, "operation": operation.rawValue, "contentType": "CSV", "lineEnding": "LF", "columnDelimiter": "COMMA"]
+        if let externalIdField { spec["externalIdFieldName"] = externalIdField }
+        let jobsURL = try await dataURL(["jobs", "ingest"])
+        // Creating a job changes no data: an orphan from a retried create stays Open and expires.
+        let create = RequestContext(operation: "bulk ingest create", isIdempotent: true, priority: options.priority)
+        let job = try await sendJSON(.post, jobsURL, body: encode(spec, operation: create.operation), context: create, as: BulkJobInfo.self)
+        events.emit(.bulkJobStateChanged(jobID: job.id, state: job.state, processed: 0, failed: 0))
+        let jobPath = FormEncoding.percentEncode(job.id)
+        do {
+            // Uploading twice would load the rows twice: not idempotent.
+            let upload = HTTPRequest(method: .put, url: try await dataURL(["jobs", "ingest", jobPath, "batches"]),
+                                     headers: ["Content-Type": "text/csv", "Accept": "application/json"], body: Data(csv.utf8))
+            _ = try await send(upload, context: RequestContext(operation: "bulk ingest upload", isIdempotent: false, priority: options.priority))
+            let close = RequestContext(operation: "bulk ingest close", isIdempotent: true, priority: options.priority)
+            _ = try await send(jsonRequest(.patch, try await dataURL(["jobs", "ingest", jobPath]), body: Data(#"{"state":"UploadComplete"}"#.utf8)), context: close)
+            events.emit(.bulkJobStateChanged(jobID: job.id, state: .uploadComplete, processed: 0, failed: 0))
+        } catch {
+            await abortJob(kind: "ingest", id: job.id)
+            throw error
+        }
+        let info = try await pollJob(kind: "ingest", id: job.id, policy: options.poll, priority: options.priority)
+        let records = try await ingestResults(jobID: job.id, header: header, rows: rows, firstIndex: firstIndex, priority: options.priority)
+        return (info, records)
+    }
+
+    /// Fetches the three result files and maps each row back to its input index by its echoed
+    /// input columns (identical rows are matched in order).
+    private func ingestResults(jobID: String, header: [String], rows: ArraySlice<[String]>, firstIndex: Int, priority: RequestContext.Priority) async throws -> [BulkRecordResult] {
+        var unclaimed: [[String]: [Int]] = [:]
+        for (offset, row) in rows.enumerated() { unclaimed[row, default: []].append(firstIndex + offset) }
+        var outcomes: [Int: BulkRecordResult.Outcome] = [:]
+        func claim(_ record: [String: String], _ outcome: BulkRecordResult.Outcome) {
+            let key = header.map { record[$0] ?? "" }
+            guard var indices = unclaimed[key], !indices.isEmpty else { return }
+            outcomes[indices.removeFirst()] = outcome
+            unclaimed[key] = indices
+        }
+        for record in try await resultFile(jobID: jobID, name: "successfulResults", priority: priority) {
+            claim(record, .succeeded(id: record["sf__Id"] ?? "", created: record["sf__Created"]?.lowercased() == "true"))
+        }
+        for record in try await resultFile(jobID: jobID, name: "failedResults", priority: priority) {
+            claim(record, .failed(error: record["sf__Error"] ?? "unknown error"))
+        }
+        for record in try await resultFile(jobID: jobID, name: "unprocessedrecords", priority: priority) {
+            claim(record, .unprocessed)
+        }
+        return rows.indices.map { position in
+            let index = firstIndex + (position - rows.startIndex)
+            return BulkRecordResult(index: index, jobID: jobID, outcome: outcomes[index] ?? .unprocessed)
+        }
+    }
+
+    private func resultFile(jobID: String, name: String, priority: RequestContext.Priority) async throws -> [[String: String]] {
+        let url = try await dataURL(["jobs", "ingest", FormEncoding.percentEncode(jobID), name])
+        let request = HTTPRequest(method: .get, url: url, headers: ["Accept": "text/csv"])
+        let response = try await send(request, context: RequestContext(operation: "bulk ingest \(name)", isIdempotent: true, priority: priority))
+        do {
+            return try CSV.parseRecords(String(decoding: response.body, as: UTF8.self)).records
+        } catch {
+            throw BulkError.invalidCSV("\(name) of \(jobID): \(error)")
+        }
+    }
+}
