@@ -1,0 +1,62 @@
+import Foundation
+
+/// One change to an outbox: one journal line, so each change is atomic on disk.
+enum OutboxChange: Codable {
+    case enqueue([OutboxEntry])
+    case acknowledge([String])
+    case attempt([String])
+    case deadLetter([String])
+}
+
+/// Pending entries in enqueue order. Each order slot carries a sequence number, so a key
+/// acknowledged and enqueued again is not seen twice.
+struct OutboxState: Sendable {
+    var entries: [String: OutboxEntry] = [:]
+    var sequence: [String: Int] = [:]
+    var order: [(key: String, sequence: Int)] = []
+    var head = 0
+    var nextSequence = 0
+
+    mutating func apply(_ line: OutboxChange) {
+        switch line {
+        case .enqueue(let new):
+            for entry in new {
+                if var existing = entries[entry.key] {
+                    existing.fields = entry.fields
+                    existing.attempts = max(existing.attempts, entry.attempts)
+                    entries[entry.key] = existing
+                } else {
+                    entries[entry.key] = entry
+                    nextSequence += 1
+                    sequence[entry.key] = nextSequence
+                    order.append((entry.key, nextSequence))
+                }
+            }
+        case .acknowledge(let keys), .deadLetter(let keys):
+            for key in keys {
+                entries[key] = nil
+                sequence[key] = nil
+            }
+        case .attempt(let keys):
+            for key in keys { entries[key]?.attempts += 1 }
+        }
+        while head < order.count, !isLive(order[head]) { head += 1 }
+        if head > 4_096 && head * 2 > order.count {
+            order.removeFirst(head)
+            head = 0
+        }
+    }
+
+    func isLive(_ slot: (key: String, sequence: Int)) -> Bool { sequence[slot.key] == slot.sequence }
+
+    func pending(limit: Int) -> [OutboxEntry] {
+        var result: [OutboxEntry] = []
+        var index = head
+        while result.count < limit, index < order.count {
+            if isLive(order[index]), let entry = entries[order[index].key] { result.append(entry) }
+            index += 1
+        }
+        return result
+    }
+}
+
