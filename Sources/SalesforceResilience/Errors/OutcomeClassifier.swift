@@ -76,6 +76,12 @@ public struct OutcomeClassifier: Sendable {
         )
     }
 
+    /// The category of one record's errors in an sObject Collections or Bulk answer, where the
+    /// request as a whole succeeded: the same table, read as a 400.
+    public func classify(recordErrors errors: [SalesforceAPIError]) -> FailureCategory {
+        category(status: 400, errors: errors)
+    }
+
     private func category(status: Int, errors: [SalesforceAPIError]) -> FailureCategory {
         for error in errors {
             if let category = overrides[error.errorCode] { return category }

@@ -18,6 +18,10 @@ public enum ResilienceEvent: Sendable, Hashable {
     case tokenRefreshStarted
     /// Fetching a token failed; every waiting caller gets the error.
     case tokenRefreshFailed(reason: FailureCategory)
+    /// An outbox entry was given up and written to the dead letters.
+    case deadLettered(key: String, reason: String)
+    /// The outbox stopped draining for a while instead of spending calls.
+    case outboxPaused(reason: FailureCategory, duration: Duration)
     /// A Bulk API job changed state (as seen by polling, or aborted by this client).
     case bulkJobStateChanged(jobID: String, state: BulkJobState, processed: Int, failed: Int)
 }

@@ -9,15 +9,15 @@ public struct OutboxEntry: Sendable, Hashable, Codable {
     /// The external id value: the entry's identity in the outbox. Enqueuing the same value
     /// twice keeps the newer fields; delivery is at-least-once and idempotent by this value.
     public var externalId: String
-    /// The record's fields as a JSON object (without the external id field).
-    public var fields: Data
+    /// The record's fields (without the external id field).
+    public var fields: [String: JSONValue]
     /// When it was first enqueued.
     public var enqueuedAt: Date
     /// Delivery attempts so far.
     public var attempts: Int
 
     /// Creates an entry.
-    public init(sobject: String, externalIdField: String, externalId: String, fields: Data, enqueuedAt: Date, attempts: Int = 0) {
+    public init(sobject: String, externalIdField: String, externalId: String, fields: [String: JSONValue], enqueuedAt: Date, attempts: Int = 0) {
         self.sobject = sobject
         self.externalIdField = externalIdField
         self.externalId = externalId

@@ -14,7 +14,7 @@ import Testing
 
     func entry(_ n: Int, amount: Double = 1) -> OutboxEntry {
         OutboxEntry(sobject: "Payment__c", externalIdField: "Reference__c", externalId: "PAY-\(n)",
-                    fields: Data(#"{"Amount__c":\#(amount)}"#.utf8), enqueuedAt: Date(timeIntervalSince1970: Double(n)))
+                    fields: ["Amount__c": .number(amount)], enqueuedAt: Date(timeIntervalSince1970: Double(n)))
     }
 
     func keys(_ store: FileJournalOutboxStore) async -> [String] {
@@ -39,7 +39,7 @@ import Testing
         try await store.enqueue([entry(1, amount: 9)])
         let pending = await store.pending(limit: 10)
         #expect(pending.map(\.externalId) == ["PAY-1", "PAY-2"])
-        #expect(String(decoding: pending[0].fields, as: UTF8.self) == #"{"Amount__c":9.0}"#)
+        #expect(pending[0].fields == ["Amount__c": 9])
     }
 
     @Test func aKeyDeliveredThenEnqueuedAgainIsPendingOnce() async throws {

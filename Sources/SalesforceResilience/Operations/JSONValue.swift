@@ -1,6 +1,6 @@
 import Foundation
 
-/// A JSON value, for records held by ``SalesforceSimulator`` and for assertions on them.
+/// A JSON value: outbox record fields, simulator records, and assertions on them.
 public enum JSONValue: Sendable, Hashable, Codable, CustomStringConvertible, ExpressibleByStringLiteral,
     ExpressibleByFloatLiteral, ExpressibleByIntegerLiteral, ExpressibleByBooleanLiteral, ExpressibleByNilLiteral {
     /// A string.

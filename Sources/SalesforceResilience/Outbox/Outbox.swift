@@ -1,0 +1,190 @@
+import Foundation
+
+/// Settings for an ``Outbox``.
+public struct OutboxOptions: Sendable {
+    /// Entries per collections call. Default 200, the API's maximum.
+    public var batchSize: Int
+    /// The wait after a batch that had transient failures, growing while they continue.
+    /// Default 1 s doubling to 60 s, with equal jitter.
+    public var retryBackoff: Backoff
+    /// How long draining stops after 403 `REQUEST_LIMIT_EXCEEDED`. Default 15 minutes: the
+    /// limit is a rolling 24-hour window, so trying again in seconds only burns the error.
+    public var limitPause: Duration
+    /// The wait when the backlog is empty and the caller asked to keep running. Default 1 s.
+    public var idleInterval: Duration
+    /// The priority of the outbox's calls. Default critical: queued writes are the work that
+    /// must not be shed.
+    public var priority: RequestContext.Priority
+
+    /// Creates options.
+    public init(batchSize: Int = 200, retryBackoff: Backoff = Backoff(initial: .seconds(1), multiplier: 2, maximum: .seconds(60)),
+                limitPause: Duration = .seconds(900), idleInterval: Duration = .seconds(1), priority: RequestContext.Priority = .critical) {
+        self.batchSize = min(200, max(1, batchSize))
+        self.retryBackoff = retryBackoff
+        self.limitPause = limitPause
+        self.idleInterval = idleInterval
+        self.priority = priority
+    }
+}
+
+/// What one ``Outbox/drainOnce()`` did.
+public enum DrainStep: Sendable, Hashable {
+    /// Nothing was pending.
+    case idle
+    /// A batch went out: records saved, given up, and left for a retry.
+    case sent(delivered: Int, deadLettered: Int, retrying: Int)
+    /// Nothing was sent: the breaker is open or the API limit is exhausted. Wait this long.
+    case paused(reason: FailureCategory, for: Duration)
+}
+
+/// A durable queue of records delivered to Salesforce by upsert on their external id:
+/// at least once, and therefore without duplicates.
+///
+/// ```swift
+/// let outbox = Outbox(store: try FileJournalOutboxStore(path: "payments.journal"), client: client)
+/// try await outbox.enqueue("Payment__c", externalIdField: "Reference__c", externalId: "PAY-000001", fields: payment)
+/// try await outbox.drain()     // until the backlog is empty
+/// ```
+///
+/// Records that Salesforce rejects for good (validation, bad field) go to the dead letters with
+/// the error. Row-lock contention and outages are retried with backoff. While a circuit breaker
+/// is open, or after 403 `REQUEST_LIMIT_EXCEEDED`, draining pauses instead of burning calls.
+public actor Outbox {
+    /// Where entries wait.
+    public nonisolated let store: any OutboxStore
+    /// The client that delivers them.
+    public nonisolated let client: SalesforceClient
+    /// The options in force.
+    public nonisolated let options: OutboxOptions
+    private let random: RandomSource
+    private var failureStreak = 0
+    private var limitPausedUntil: ResilienceInstant?
+    /// Records delivered by this instance.
+    public private(set) var delivered = 0
+    /// Records dead-lettered by this instance.
+    public private(set) var deadLettered = 0
+    /// Times draining paused.
+    public private(set) var pauses = 0
+
+    /// Creates an outbox.
+    public init(store: any OutboxStore, client: SalesforceClient, options: OutboxOptions = OutboxOptions(), random: RandomSource = .system()) {
+        self.store = store
+        self.client = client
+        self.options = options
+        self.random = random
+    }
+
+    /// Enqueues one record durably.
+    public func enqueue<Fields: Encodable>(_ sobject: String, externalIdField: String, externalId: String, fields: Fields) async throws {
+        let data = try JSONEncoder().encode(fields)
+        guard case .object(var object) = try JSONDecoder().decode(JSONValue.self, from: data) else {
+            throw SalesforceClientError.invalidArgument("outbox fields must encode to a JSON object")
+        }
+        object[externalIdField] = nil
+        try await store.enqueue([OutboxEntry(sobject: sobject, externalIdField: externalIdField, externalId: externalId,
+                                             fields: object, enqueuedAt: client.clock.wallClockNow)])
+    }
+
+    /// The number of pending records and the age of the oldest.
+    public func backlog() async throws -> (count: Int, oldestAge: Duration?) {
+        let (count, oldest) = try await store.backlog()
+        let age = oldest.map { Duration.milliseconds(Int64(client.clock.wallClockNow.timeIntervalSince($0) * 1000)) }
+        return (count, age)
+    }
+
+    /// Drains until the backlog is empty, waiting out pauses and backoff on the client's clock.
+    /// With `keepRunning`, keeps polling an empty backlog until it returns `false`.
+    public func drain(keepRunning: (@Sendable () async -> Bool)? = nil) async throws {
+        while true {
+            try Task.checkCancellation()
+            let step = try await drainOnce()
+            switch step {
+            case .idle:
+                guard let keepRunning, await keepRunning() else { return }
+                try await client.clock.sleep(until: client.clock.now + options.idleInterval)
+            case .sent(_, _, let retrying) where retrying > 0:
+                let wait = options.retryBackoff.delay(forRetry: failureStreak, unit: random.nextUnit())
+                try await client.clock.sleep(until: client.clock.now + wait)
+            case .sent:
+                continue
+            case .paused(_, let duration):
+                try await client.clock.sleep(until: client.clock.now + duration)
+            }
+        }
+    }
+
+    /// Sends one batch, or reports why not.
+    public func drainOnce() async throws -> DrainStep {
+        if let pause = pauseNeeded() {
+            pauses += 1
+            client.events.emit(.outboxPaused(reason: pause.0, duration: pause.1))
+            return .paused(reason: pause.0, for: pause.1)
+        }
+        let pending = try await store.pending(limit: options.batchSize)
+        guard let first = pending.first else { return .idle }
+        let batch = pending.filter { $0.sobject == first.sobject && $0.externalIdField == first.externalIdField }
+        let records = batch.map { entry in entry.fields.merging([entry.externalIdField: .string(entry.externalId)]) { $1 } }
+        let results = try await client.upsertCollection(first.sobject, externalIdField: first.externalIdField, records: records, priority: options.priority)
+        var acknowledged: [String] = []
+        var retry: [String] = []
+        var letters: [DeadLetter] = []
+        var requestFailure: RecordResult.RequestFailure?
+        for (entry, result) in zip(batch, results) {
+            if result.success {
+                acknowledged.append(entry.key)
+            } else if let failure = result.requestFailure {
+                requestFailure = failure
+                retry.append(entry.key)
+            } else if client.configuration.classifier.classify(recordErrors: result.errors).isRetryable(idempotent: true) {
+                retry.append(entry.key)
+            } else {
+                let reason = result.errors.map { "\($0.errorCode): \($0.message)" }.joined(separator: "; ")
+                letters.append(DeadLetter(entry: entry, reason: reason.isEmpty ? "rejected without an error" : reason, at: client.clock.wallClockNow))
+            }
+        }
+        try await store.acknowledge(acknowledged)
+        try await store.deadLetter(letters)
+        try await store.recordAttempt(retry)
+        for letter in letters { client.events.emit(.deadLettered(key: letter.entry.key, reason: letter.reason)) }
+        delivered += acknowledged.count
+        deadLettered += letters.count
+        if let requestFailure {
+            switch requestFailure.category {
+            case .apiLimitExceeded:
+                limitPausedUntil = client.clock.now + options.limitPause
+            case .clientError, .unknown, .authenticationFailed:
+                // The whole request was refused for a reason retrying cannot fix: stop and tell
+                // the operator. The entries stay in the store.
+                throw OutboxError.batchRejected(category: requestFailure.category, message: requestFailure.message)
+            default:
+                break
+            }
+        }
+        failureStreak = retry.isEmpty ? 0 : failureStreak + 1
+        return .sent(delivered: acknowledged.count, deadLettered: letters.count, retrying: retry.count)
+    }
+
+    private func pauseNeeded() -> (FailureCategory, Duration)? {
+        let now = client.clock.now
+        if let until = limitPausedUntil {
+            if now < until { return (.apiLimitExceeded, until - now) }
+            limitPausedUntil = nil
+        }
+        let probes = client.breakers.all.values.compactMap(\.nextProbeAt).filter { $0 > now }
+        if let next = probes.min() { return (.circuitOpen, next - now) }
+        return nil
+    }
+}
+
+/// The outbox stopped because Salesforce refused a whole batch for a reason that retrying cannot fix.
+public enum OutboxError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// A collections request failed with a code, data or auth error; the entries are still queued.
+    case batchRejected(category: FailureCategory, message: String)
+
+    /// A one-line explanation.
+    public var description: String {
+        switch self {
+        case .batchRejected(let category, let message): "outbox batch rejected (\(category.rawValue)): \(message)"
+        }
+    }
+}
