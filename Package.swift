@@ -15,6 +15,20 @@ let package = Package(
             name: "SalesforceResilienceTesting",
             dependencies: ["SalesforceResilience"]
         ),
+        .target(
+            name: "PaymentPosterKit",
+            dependencies: ["SalesforceResilience", "SalesforceResilienceTesting"],
+            path: "Examples/PaymentPoster/Sources/PaymentPosterKit"
+        ),
+        .executableTarget(
+            name: "PaymentPoster",
+            dependencies: ["PaymentPosterKit"],
+            path: "Examples/PaymentPoster/Sources/PaymentPoster"
+        ),
+        .testTarget(
+            name: "PaymentPosterTests",
+            dependencies: ["PaymentPosterKit", "SalesforceResilience", "SalesforceResilienceTesting"]
+        ),
         .testTarget(
             name: "SalesforceResilienceTests",
             dependencies: ["SalesforceResilience", "SalesforceResilienceTesting"]

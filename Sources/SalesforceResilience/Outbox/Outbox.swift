@@ -85,6 +85,11 @@ public actor Outbox {
                                              fields: object, enqueuedAt: client.clock.wallClockNow)])
     }
 
+    /// Enqueues prepared entries durably, in one write.
+    public func enqueue(_ entries: [OutboxEntry]) async throws {
+        try await store.enqueue(entries)
+    }
+
     /// The number of pending records and the age of the oldest.
     public func backlog() async throws -> (count: Int, oldestAge: Duration?) {
         let (count, oldest) = try await store.backlog()
@@ -93,14 +98,20 @@ public actor Outbox {
     }
 
     /// Drains until the backlog is empty, waiting out pauses and backoff on the client's clock.
-    /// With `keepRunning`, keeps polling an empty backlog until it returns `false`.
-    public func drain(keepRunning: (@Sendable () async -> Bool)? = nil) async throws {
+    /// With `keepRunning`, keeps polling an empty backlog until it returns `false`. `onStep` sees
+    /// every step (for progress reports); an error it throws ends the drain.
+    public func drain(keepRunning: (@Sendable () async -> Bool)? = nil, onStep: (@Sendable (DrainStep) async throws -> Void)? = nil) async throws {
         while true {
             try Task.checkCancellation()
             let step = try await drainOnce()
+            try await onStep?(step)
             switch step {
             case .idle:
-                guard let keepRunning, await keepRunning() else { return }
+                guard let keepRunning, await keepRunning() else {
+                    // `onStep` may have enqueued more; stop only when nothing is pending.
+                    if try await store.backlog().count == 0 { return }
+                    continue
+                }
                 try await client.clock.sleep(until: client.clock.now + options.idleInterval)
             case .sent(_, _, let retrying) where retrying > 0:
                 let wait = options.retryBackoff.delay(forRetry: failureStreak, unit: random.nextUnit())

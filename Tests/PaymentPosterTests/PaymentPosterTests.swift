@@ -1,0 +1,90 @@
+import Foundation
+@testable import PaymentPosterKit
+import SalesforceResilience
+import SalesforceResilienceTesting
+import Testing
+
+@Suite struct PaymentPosterTests {
+    @Test func theDefaultRunLandsEveryPaymentOnceThroughTheIncident() async throws {
+        let summary = try await PaymentPoster.run(PosterOptions(), environment: [:], output: { _ in })
+        #expect(summary.mode == "simulator")
+        #expect(summary.landed == 2_000)
+        #expect(summary.lost == 0)
+        #expect(summary.duplicates == 0)
+        #expect(summary.stillQueued == 0)
+        #expect(summary.breakerOpens > 0)      // the storm was felt
+        #expect(summary.tokenRefreshes >= 1)   // the mid-storm session expiry was handled
+        #expect(summary.apiCalls < 400)        // 2,000 payments in collections, not one call each
+        let drain = try #require(summary.drainAfterStormSeconds)
+        // Cleared within the breaker's 30 s break plus the outbox's longest backoff (60 s).
+        #expect(drain <= 120)
+    }
+
+    @Test func theSameSeedGivesTheSameRun() async throws {
+        var options = PosterOptions()
+        options.count = 300
+        let first = try await PaymentPoster.run(options, environment: [:], output: { _ in })
+        let second = try await PaymentPoster.run(options, environment: [:], output: { _ in })
+        #expect(first.apiCalls == second.apiCalls && first.retries == second.retries && first.simulatedSeconds == second.simulatedSeconds)
+    }
+
+    @Test func killedMidRunAndRestartedWithTheSameJournalItFinishesWithNothingLostOrDuplicated() async throws {
+        let journal = FileManager.default.temporaryDirectory.appendingPathComponent("poster-\(UUID().uuidString).journal").path
+        let clock = VirtualClock(mode: .autoAdvance)
+        let org = SalesforceSimulator(clock: clock)
+        var options = PosterOptions()
+        options.count = 1_000
+        options.journal = journal
+        await #expect(throws: PaymentPoster.SimulatedCrash.self) {
+            try await PaymentPoster.run(options, environment: [:], org: (org, clock), crashAfterSteps: 40, output: { _ in })
+        }
+        let landedBeforeCrash = org.records(of: "Payment__c").count
+        #expect(landedBeforeCrash > 0 && landedBeforeCrash < 1_000)
+        let restarted = try await PaymentPoster.run(options, environment: [:], org: (org, clock), output: { _ in })
+        #expect(restarted.landed == 1_000)
+        #expect(restarted.duplicates == 0)
+        #expect(restarted.lost == 0)
+        #expect(org.duplicates(of: "Payment__c", field: "Reference__c").isEmpty)
+    }
+
+    @Test func progressIsReportedAndTheSummaryEndsWithJSON() async throws {
+        let lines = LineCollector()
+        var options = PosterOptions()
+        options.count = 200
+        let summary = try await PaymentPoster.run(options, environment: [:], output: { lines.append($0) })
+        #expect(lines.all.first?.hasPrefix("PaymentPoster: 200 payments") == true)
+        let progress = lines.all.filter { $0.hasPrefix("[t=") }
+        #expect(progress.count >= 3)
+        #expect(progress.last?.contains("enqueued 200/200") == true)
+        let decoded = try JSONDecoder().decode(PosterSummary.self, from: Data(summary.json.utf8))
+        #expect(decoded == summary)
+        #expect(summary.table.contains("| landed            | 200"))
+    }
+
+    @Test func optionsParse() throws {
+        let options = try PosterOptions.parse(["--count", "10", "--rate", "3", "--sobject", "Pay__c", "--external-id-field", "Ref__c",
+                                               "--journal", "/tmp/j", "--seed", "9", "--quiet", "--instance-url", "http://127.0.0.1:8080",
+                                               "--allow-http-loopback"])
+        #expect(options.count == 10 && options.rate == 3 && options.sobject == "Pay__c" && options.externalIdField == "Ref__c")
+        #expect(options.journal == "/tmp/j" && options.seed == 9 && !options.progress && options.allowHTTPLoopback)
+        #expect(options.instanceURL == URL(string: "http://127.0.0.1:8080"))
+        #expect(throws: PosterOptions.UsageError.self) { try PosterOptions.parse(["--count", "0"]) }
+        #expect(throws: PosterOptions.UsageError.self) { try PosterOptions.parse(["--count"]) }
+        #expect(throws: PosterOptions.UsageError.self) { try PosterOptions.parse(["--bogus"]) }
+        #expect(throws: PosterOptions.UsageError.self) { try PosterOptions.parse(["--instance-url", "nope"]) }
+    }
+
+    @Test func aRealOrgNeedsCredentials() async throws {
+        var options = PosterOptions()
+        options.instanceURL = URL(string: "https://acme.my.salesforce.com")
+        await #expect(throws: PosterOptions.UsageError.self) { try await PaymentPoster.run(options, environment: [:], output: { _ in }) }
+    }
+}
+
+final class LineCollector: Sendable {
+    private let lines = Mutex<[String]>([])
+    func append(_ line: String) { lines.withLock { $0.append(line) } }
+    var all: [String] { lines.withLock { $0 } }
+}
+
+import Synchronization
