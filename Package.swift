@@ -25,6 +25,11 @@ let package = Package(
             dependencies: ["PaymentPosterKit"],
             path: "Examples/PaymentPoster/Sources/PaymentPoster"
         ),
+        .executableTarget(
+            name: "ResilienceBenchmarks",
+            dependencies: ["SalesforceResilience", "SalesforceResilienceTesting", "PaymentPosterKit"],
+            path: "Benchmarks/ResilienceBenchmarks"
+        ),
         .testTarget(
             name: "PaymentPosterTests",
             dependencies: ["PaymentPosterKit", "SalesforceResilience", "SalesforceResilienceTesting"]

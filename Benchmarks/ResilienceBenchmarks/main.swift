@@ -1,0 +1,178 @@
+import Foundation
+import PaymentPosterKit
+import SalesforceResilience
+import SalesforceResilienceTesting
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+// Prints the figures the project tracks. Numbers, not pass/fail:
+//   swift run -c release ResilienceBenchmarks
+
+/// A transport that answers at once with a fixed response: the floor to compare against.
+struct InstantTransport: HTTPTransport {
+    let response = HTTPResponse(status: 200, headers: ["Sforce-Limit-Info": "api-usage=1/100000"], body: Data(#"{"ok":true}"#.utf8))
+    @inline(never)
+    func send(_ request: HTTPRequest) async throws -> HTTPResponse { response }
+}
+
+/// Hides the concrete type from the optimiser, as a real transport's would be.
+@inline(never)
+func makeInstantTransport() -> any HTTPTransport { InstantTransport() }
+
+func peakRSSMegabytes() -> Double {
+    var usage = rusage()
+    #if os(Linux)
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Double(usage.ru_maxrss) / 1024  // kilobytes on Linux
+    #else
+    getrusage(RUSAGE_SELF, &usage)
+    return Double(usage.ru_maxrss) / 1_048_576  // bytes on macOS
+    #endif
+}
+
+/// Resident set size now, from /proc (Linux); the peak elsewhere.
+func currentRSSMegabytes() -> Double {
+    #if os(Linux)
+    if let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+       let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+       let kilobytes = Double(line.split(separator: " ").dropFirst().first ?? "") {
+        return kilobytes / 1024
+    }
+    #endif
+    return peakRSSMegabytes()
+}
+
+func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+
+func measure(_ iterations: Int, _ body: () async throws -> Void) async rethrows -> Double {
+    let start = ContinuousClock.now
+    for _ in 0..<iterations { try await body() }
+    let elapsed = ContinuousClock.now - start
+    let (seconds, attoseconds) = elapsed.components
+    return (Double(seconds) * 1e9 + Double(attoseconds) / 1e9) / Double(iterations)
+}
+
+// (a) Pipeline overhead per request.
+nonisolated func benchmarkA() async throws {
+    // Both sides go through the `any HTTPTransport` existential and use the response, so the
+    // optimiser cannot remove the bare call.
+    let transport = makeInstantTransport()
+    let client = try SalesforceClient(
+        configuration: SalesforceConfiguration(instanceURL: URL(string: "https://bench.my.salesforce.com")!), transport: transport,
+        tokenProvider: StaticTokenProvider(accessToken: "bench"))
+    let request = HTTPRequest(method: .get, url: URL(string: "https://bench.my.salesforce.com/services/data/v62.0/limits")!)
+    let context = RequestContext(operation: "bench", isIdempotent: true)
+    _ = try await client.send(request, context: context)
+    let iterations = 100_000
+    var bare: [Double] = []
+    var full: [Double] = []
+    var checksum = 0
+    for _ in 0..<5 {
+        bare.append(try await measure(iterations) { checksum &+= try await transport.send(request).status })
+        full.append(try await measure(iterations) { checksum &+= try await client.send(request, context: context).status })
+    }
+    let (b, f) = (median(bare), median(full))
+    print(String(format: "(a) pipeline cost per request: %.0f ns through Deadline → Retry → Breaker → Auth → LimitsObserver vs %.0f ns for the bare transport call (%.0f×, +%.1f µs); median of 5 × %d (checksum %d)",
+                 f, b, f / b, (f - b) / 1000, iterations, checksum))
+}
+
+// (b) API calls for 10,000 upserts through sObject Collections.
+nonisolated func benchmarkB() async throws {
+do {
+    let clock = VirtualClock(mode: .autoAdvance)
+    let org = SalesforceSimulator(clock: clock)
+    let client = try SalesforceClient(configuration: .init(instanceURL: org.options.instanceURL), transport: org,
+                                      tokenProvider: org.clientCredentialsProvider(), clock: clock)
+    let records: [[String: JSONValue]] = (1...10_000).map { ["Reference__c": .string("PAY-\($0)"), "Amount__c": .number(Double($0))] }
+    let start = ContinuousClock.now
+    _ = try await client.upsertCollection("Payment__c", externalIdField: "Reference__c", records: records)
+    let elapsed = ContinuousClock.now - start
+    let calls = org.calls.values.reduce(0, +)
+    print("(b) 10,000 upserts through collections: \(org.calls["PATCH collections"] ?? 0) collections calls, \(calls) requests in all (token included), \(org.records(of: "Payment__c").count) records; \(elapsed) wall")
+}
+}
+
+// (c) The five-minute storm scenario (PaymentPoster's default run).
+nonisolated func benchmarkC() async throws {
+do {
+    var options = PosterOptions()
+    options.progress = false
+    var runs: [PosterSummary] = []
+    for seed in [42, 7, 1_234] as [UInt64] {
+        options.seed = seed
+        runs.append(try await PaymentPoster.run(options, environment: [:], output: { _ in }))
+    }
+    for run in runs {
+        print(String(format: "(c) storm scenario: %d payments, landed %d, lost %d, duplicates %d, API calls %d, retries %d, breaker opens %d, drain after storm %.0f s, %.2f s wall",
+                     run.payments, run.landed, run.lost, run.duplicates ?? -1, run.apiCalls, run.retries, run.breakerOpens, run.drainAfterStormSeconds ?? -1, run.elapsedSeconds))
+    }
+}
+}
+
+// (d) Token requests for 1,000 concurrent 401s.
+nonisolated func benchmarkD() async throws {
+    // A manual clock holds all 1,000 requests in 50 ms of latency, so every one of them reaches
+    // the org with the expired token.
+    let clock = VirtualClock(mode: .manual)
+    let org = SalesforceSimulator(clock: clock)
+    let slow = ChaosTransport(wrapping: org, clock: clock, seed: 1, faults: [ChaosFault(.latency(.milliseconds(50)), scope: .dataAPI)])
+    let client = try SalesforceClient(configuration: .init(instanceURL: org.options.instanceURL), transport: slow,
+                                      tokenProvider: org.clientCredentialsProvider(), clock: clock)
+    _ = try await client.tokens.token()
+    org.expireSessions()
+    let before = org.tokensIssued
+    let run = Task {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<1_000 { group.addTask { _ = try await client.limits() } }
+            try await group.waitForAll()
+        }
+    }
+    _ = await clock.waitForSleepers(1_000)
+    await clock.advance(by: .milliseconds(50))   // all 1,000 get 401, one refresh, 1,000 replays start
+    _ = await clock.waitForSleepers(1_000)
+    await clock.advance(by: .milliseconds(50))   // the replays succeed
+    try await run.value
+    print("(d) 1,000 concurrent requests holding an expired token: \(org.statuses[401] ?? 0) got 401, \(org.tokensIssued - before) token request, and all 1,000 then succeeded")
+}
+
+// (e) Peak memory with 100,000 payments queued in the outbox.
+nonisolated func benchmarkE() async throws {
+do {
+    let before = currentRSSMegabytes()
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("bench-\(UUID().uuidString).journal").path
+    let store = try FileJournalOutboxStore(path: path)
+    let now = Date()
+    let start = ContinuousClock.now
+    for batch in stride(from: 1, through: 100_000, by: 1_000) {
+        try await store.enqueue((batch..<(batch + 1_000)).map {
+            OutboxEntry(sobject: "Payment__c", externalIdField: "Reference__c", externalId: String(format: "PAY-%06d", $0),
+                        fields: ["Amount__c": .number(Double($0)), "Customer__c": .string("CUST-\($0 % 97)")], enqueuedAt: now)
+        })
+    }
+    let enqueueTime = ContinuousClock.now - start
+    let afterEnqueue = currentRSSMegabytes()
+    let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+    let reopenStart = ContinuousClock.now
+    let reopened = try FileJournalOutboxStore(path: path)
+    let count = await reopened.backlog().count
+    let reopenTime = ContinuousClock.now - reopenStart
+    let afterReplay = currentRSSMegabytes()
+    print(String(format: "(e) 100,000 payments queued in the file journal (%.1f MB): RSS %.0f MB empty, %.0f MB with the queue (+%.0f MB), %.0f MB after replaying it in a second store; peak %.0f MB",
+                 Double(size) / 1_048_576, before, afterEnqueue, afterEnqueue - before, afterReplay, peakRSSMegabytes())
+          + "; enqueue \(enqueueTime) in 100 fsync'd batches, replay \(reopenTime) (\(count) pending)")
+    _ = store
+    try? FileManager.default.removeItem(atPath: path)
+}
+}
+
+print("ResilienceBenchmarks — \(ProcessInfo.processInfo.activeProcessorCount) cores, release build expected")
+// Memory first, so that its baseline is the empty process.
+try await benchmarkE()
+try await benchmarkA()
+try await benchmarkB()
+try await benchmarkC()
+try await benchmarkD()
