@@ -101,7 +101,11 @@ struct SimPaymentRow: Codable, Sendable, Equatable {
         let (org, client) = try setUp(SimulatorOptions(dailyAPILimit: 3))
         for _ in 0..<3 { _ = try await client.limits() }
         #expect(client.apiUsage == APIUsage(used: 3, max: 3))
-        let error = await #expect(throws: SalesforceError.self) { try await client.limits() }
+        // At 100 % of the allowance the budget guard sheds normal work without sending it…
+        await #expect(throws: AdmissionError.self) { try await client.limits() }
+        #expect(org.statuses[403] == nil)
+        // …while critical work still goes out, and meets the org's 403.
+        let error = await #expect(throws: SalesforceError.self) { try await client.limits(priority: .critical) }
         #expect(error?.category == .apiLimitExceeded)
         #expect(org.statuses[403] == 1)  // not retried
     }

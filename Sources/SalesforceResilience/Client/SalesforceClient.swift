@@ -2,7 +2,7 @@ import Foundation
 
 /// A Salesforce REST client whose every call runs through the resilience pipeline:
 ///
-/// `Deadline → Retry → CircuitBreaker → Auth → LimitsObserver → transport`
+/// `Admission → Deadline → Retry → CircuitBreaker → Auth → LimitsObserver → transport`
 ///
 /// Operations (``upsert(_:externalIdField:value:fields:priority:)``, ``query(_:as:priority:)``…)
 /// only describe requests; the pipeline retries, refreshes tokens and fails fast.
@@ -25,8 +25,10 @@ public final class SalesforceClient: Sendable {
     public let breakers: CircuitBreakerRegistry
     /// The client-wide retry budget.
     public let retryBudget: RetryBudget
-    /// The latest API usage seen.
-    public let usageTracker: APIUsageTracker
+    /// The API budget guard, fed by `Sforce-Limit-Info` on every response.
+    public let budgetGuard: APIBudgetGuard
+    /// The operator's kill switch; see ``mode``.
+    public let modes: ModeSwitch
     /// The clock every wait uses.
     public let clock: any ResilienceClock
     /// Where events go.
@@ -48,26 +50,36 @@ public final class SalesforceClient: Sendable {
         let tokens = TokenStore(provider: tokenProvider, clock: clock, events: events)
         let breakers = CircuitBreakerRegistry(options: configuration.circuitBreaker, clock: clock, events: events)
         let budget = RetryBudget(options: configuration.retryBudget)
-        let usage = APIUsageTracker()
+        let budgetGuard = APIBudgetGuard(options: configuration.apiBudget, events: events)
+        let modes = ModeSwitch(configuration.initialMode, events: events)
         self.tokens = tokens
         self.breakers = breakers
         self.retryBudget = budget
-        self.usageTracker = usage
+        self.budgetGuard = budgetGuard
+        self.modes = modes
         let classifier = configuration.classifier
         self.pipeline = Pipeline(
             middleware: [
+                AdmissionMiddleware(modes: modes, budget: budgetGuard),
                 DeadlineMiddleware(timeout: configuration.callTimeout, clock: clock),
                 RetryMiddleware(policy: configuration.retryPolicy, budget: budget, clock: clock, classifier: classifier, events: events, random: random),
                 CircuitBreakerMiddleware(registry: breakers, classifier: classifier, clock: clock),
                 AuthMiddleware(tokens: tokens),
-                LimitsObserverMiddleware(tracker: usage),
+                LimitsObserverMiddleware(budget: budgetGuard),
             ],
             transport: transport,
             classifier: classifier)
     }
 
     /// The latest `Sforce-Limit-Info` figure, or `nil` before any response carried one.
-    public var apiUsage: APIUsage? { usageTracker.latest }
+    public var apiUsage: APIUsage? { budgetGuard.latest }
+
+    /// The operating mode. Set it at run time (no restart) to shed load or stop traffic:
+    /// requests in flight finish, new ones follow the new mode.
+    public var mode: OperatingMode {
+        get { modes.mode }
+        set { modes.mode = newValue }
+    }
 
     /// Sends a request through the pipeline. Operations use this; so can you, for endpoints the
     /// client does not wrap.

@@ -22,6 +22,11 @@ public struct SalesforceConfiguration: Sendable {
     public var collectionsConcurrency: Int
     /// How failures are classified.
     public var classifier: OutcomeClassifier
+    /// The mode the client starts in. Default `.normal`; pass
+    /// `OperatingMode.fromEnvironment()` to honour `SF_CRITICAL_ONLY` and `SF_FALLBACK_MODE`.
+    public var initialMode: OperatingMode
+    /// When the API budget guard warns and starts shedding non-critical work.
+    public var apiBudget: APIBudgetGuard.Options
 
     /// The default API version.
     public static let defaultAPIVersion = "62.0"
@@ -31,8 +36,11 @@ public struct SalesforceConfiguration: Sendable {
         instanceURL: URL, apiVersion: String = SalesforceConfiguration.defaultAPIVersion, retryPolicy: RetryPolicy = .default,
         retryBudget: RetryBudget.Options = .default, circuitBreaker: CircuitBreakerOptions = .default,
         callTimeout: Duration = .seconds(120), allowHTTPLoopback: Bool = false, collectionsConcurrency: Int = 2,
-        classifier: OutcomeClassifier = OutcomeClassifier()
+        classifier: OutcomeClassifier = OutcomeClassifier(), initialMode: OperatingMode = .normal,
+        apiBudget: APIBudgetGuard.Options = .default
     ) {
+        self.initialMode = initialMode
+        self.apiBudget = apiBudget
         self.instanceURL = instanceURL
         self.apiVersion = apiVersion
         self.retryPolicy = retryPolicy

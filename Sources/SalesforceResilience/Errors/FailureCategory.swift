@@ -24,6 +24,8 @@ public enum FailureCategory: String, Sendable, Hashable, CaseIterable {
     case circuitOpen
     /// The call ran out of its time budget.
     case deadlineExceeded
+    /// Refused before sending by the operating mode or the API budget guard.
+    case shed
     /// The calling task was cancelled.
     case cancelled
     /// Anything the classifier does not recognise; treated as a bug, not retried.
@@ -36,7 +38,7 @@ public enum FailureCategory: String, Sendable, Hashable, CaseIterable {
         case .throttled, .apiLimitExceeded: .slowDown
         case .sessionExpired, .authenticationFailed: .reauthenticate
         case .clientError, .unknown: .fixTheCode
-        case .circuitOpen, .deadlineExceeded: .fallBack
+        case .circuitOpen, .deadlineExceeded, .shed: .fallBack
         case .cancelled: .none
         }
     }

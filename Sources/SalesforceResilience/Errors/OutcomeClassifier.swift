@@ -112,6 +112,7 @@ public struct OutcomeClassifier: Sendable {
         case is CircuitOpenError: .circuitOpen
         case is DeadlineExceededError: .deadlineExceeded
         case is AuthenticationError: .authenticationFailed
+        case is AdmissionError: .shed
         case let error as SalesforceClientError:
             if case .unexpectedResponse = error { .unknown } else { .clientError }
         case is CancellationError: .cancelled

@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 
 /// The org's API usage from a `Sforce-Limit-Info` header: `api-usage=USED/MAX`.
 ///
@@ -37,18 +36,4 @@ public struct APIUsage: Sendable, Hashable, CustomStringConvertible {
         }
         return nil
     }
-}
-
-/// The latest ``APIUsage`` seen on any response.
-public final class APIUsageTracker: Sendable {
-    private let latestUsage = Mutex<APIUsage?>(nil)
-
-    /// Creates an empty tracker.
-    public init() {}
-
-    /// The most recent figure, or `nil` before the first response that carried one.
-    public var latest: APIUsage? { latestUsage.withLock { $0 } }
-
-    /// Records a figure.
-    public func record(_ usage: APIUsage) { latestUsage.withLock { $0 = usage } }
 }

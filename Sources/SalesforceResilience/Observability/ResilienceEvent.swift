@@ -18,6 +18,11 @@ public enum ResilienceEvent: Sendable, Hashable {
     case tokenRefreshStarted
     /// Fetching a token failed; every waiting caller gets the error.
     case tokenRefreshFailed(reason: FailureCategory)
+    /// The operator changed the operating mode.
+    case modeChanged(from: OperatingMode, to: OperatingMode)
+    /// API usage crossed a threshold, rising or falling (the shed threshold's crossing starts
+    /// or stops shedding).
+    case apiUsageThresholdCrossed(threshold: Double, fraction: Double, rising: Bool)
     /// An outbox entry was given up and written to the dead letters.
     case deadLettered(key: String, reason: String)
     /// The outbox stopped draining for a while instead of spending calls.

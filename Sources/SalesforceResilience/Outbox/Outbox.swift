@@ -177,6 +177,7 @@ public actor Outbox {
 
     private func pauseNeeded() -> (FailureCategory, Duration)? {
         let now = client.clock.now
+        if !client.mode.admits(options.priority) { return (.shed, options.idleInterval) }
         if let until = limitPausedUntil {
             if now < until { return (.apiLimitExceeded, until - now) }
             limitPausedUntil = nil

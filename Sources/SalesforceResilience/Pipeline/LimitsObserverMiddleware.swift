@@ -1,12 +1,13 @@
-/// Reads `Sforce-Limit-Info` from every response, failed ones included, into an ``APIUsageTracker``.
+/// Reads `Sforce-Limit-Info` from every response, failed ones included, into an
+/// ``APIBudgetGuard``, and tells the guard about 403 `REQUEST_LIMIT_EXCEEDED`.
 ///
 /// Place it innermost, next to the transport, so that it sees every attempt.
 public struct LimitsObserverMiddleware: Middleware {
     /// Where usage is recorded.
-    public let tracker: APIUsageTracker
+    public let budget: APIBudgetGuard
 
     /// Creates the middleware.
-    public init(tracker: APIUsageTracker) { self.tracker = tracker }
+    public init(budget: APIBudgetGuard) { self.budget = budget }
 
     /// Passes the request on and records the usage header of the answer.
     public func intercept(_ request: HTTPRequest, context: RequestContext, next: MiddlewareNext) async throws -> HTTPResponse {
@@ -15,14 +16,16 @@ public struct LimitsObserverMiddleware: Middleware {
             observe(response.headers)
             return response
         } catch let error as SalesforceError {
-            observe(error.headers)
+            let usage = observe(error.headers)
+            if error.category == .apiLimitExceeded { budget.recordLimitExceeded(usage) }
             throw error
         }
     }
 
-    private func observe(_ headers: HTTPHeaders) {
-        if let value = headers["Sforce-Limit-Info"], let usage = APIUsage.parse(value) {
-            tracker.record(usage)
-        }
+    @discardableResult
+    private func observe(_ headers: HTTPHeaders) -> APIUsage? {
+        guard let value = headers["Sforce-Limit-Info"], let usage = APIUsage.parse(value) else { return nil }
+        budget.record(usage)
+        return usage
     }
 }

@@ -1,0 +1,26 @@
+/// The outermost gate: refuses, without sending, what the operating mode or the API budget
+/// guard does not admit. Refusals are ``AdmissionError``s (category ``FailureCategory/shed``).
+public struct AdmissionMiddleware: Middleware {
+    /// The operator's mode.
+    public let modes: ModeSwitch
+    /// The API budget guard.
+    public let budget: APIBudgetGuard
+
+    /// Creates the gate.
+    public init(modes: ModeSwitch, budget: APIBudgetGuard) {
+        self.modes = modes
+        self.budget = budget
+    }
+
+    /// Admits or refuses the request.
+    public func intercept(_ request: HTTPRequest, context: RequestContext, next: MiddlewareNext) async throws -> HTTPResponse {
+        let mode = modes.mode
+        guard mode.admits(context.priority) else {
+            throw AdmissionError(reason: .mode(mode), operation: context.operation)
+        }
+        if context.priority != .critical, budget.isShedding {
+            throw AdmissionError(reason: .apiBudget(fraction: budget.latest?.fraction ?? 1), operation: context.operation)
+        }
+        return try await next(request, context)
+    }
+}
