@@ -2,7 +2,7 @@ import Foundation
 
 /// A Salesforce REST client whose every call runs through the resilience pipeline:
 ///
-/// `Admission → Deadline → Retry → CircuitBreaker → Auth → LimitsObserver → transport`
+/// `Admission → Metrics → Deadline → Retry → CircuitBreaker → Auth → LimitsObserver → transport`
 ///
 /// Operations (``upsert(_:externalIdField:value:fields:priority:)``, ``query(_:as:priority:)``…)
 /// only describe requests; the pipeline retries, refreshes tokens and fails fast.
@@ -29,6 +29,8 @@ public final class SalesforceClient: Sendable {
     public let budgetGuard: APIBudgetGuard
     /// The operator's kill switch; see ``mode``.
     public let modes: ModeSwitch
+    /// Success rate, failures by code and category, latency percentiles, retries, breaker opens.
+    public let metrics: MetricsRecorder
     /// The clock every wait uses.
     public let clock: any ResilienceClock
     /// Where events go.
@@ -46,6 +48,13 @@ public final class SalesforceClient: Sendable {
         try InstanceURLPolicy.validate(configuration.instanceURL, allowHTTPLoopback: configuration.allowHTTPLoopback)
         self.configuration = configuration
         self.clock = clock
+        let metrics = MetricsRecorder()
+        self.metrics = metrics
+        // Every event reaches the caller's sink and the metrics.
+        let events = ResilienceEventSink { event in
+            metrics.record(event)
+            events.emit(event)
+        }
         self.events = events
         let tokens = TokenStore(provider: tokenProvider, clock: clock, events: events)
         let breakers = CircuitBreakerRegistry(options: configuration.circuitBreaker, clock: clock, events: events)
@@ -61,6 +70,7 @@ public final class SalesforceClient: Sendable {
         self.pipeline = Pipeline(
             middleware: [
                 AdmissionMiddleware(modes: modes, budget: budgetGuard),
+                MetricsMiddleware(recorder: metrics, clock: clock, classifier: classifier),
                 DeadlineMiddleware(timeout: configuration.callTimeout, clock: clock),
                 RetryMiddleware(policy: configuration.retryPolicy, budget: budget, clock: clock, classifier: classifier, events: events, random: random),
                 CircuitBreakerMiddleware(registry: breakers, classifier: classifier, clock: clock),
