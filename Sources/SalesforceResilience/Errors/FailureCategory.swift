@@ -54,6 +54,16 @@ public enum FailureCategory: String, Sendable, Hashable, CaseIterable {
         }
     }
 
+    /// Whether the failure means Salesforce is unavailable to us for now (an outage, an open
+    /// breaker, an exhausted allowance, a mode that stops traffic), so cached data may stand in.
+    /// Code bugs and auth failures never qualify: stale data would hide them.
+    public var allowsFallback: Bool {
+        switch self {
+        case .transientServer, .throttled, .transientNetwork, .ambiguousNetwork, .circuitOpen, .deadlineExceeded, .apiLimitExceeded, .shed: true
+        default: false
+        }
+    }
+
     /// Whether the failure says the server is unhealthy, and so counts toward opening a breaker.
     ///
     /// Row-lock contention, auth failures and code bugs prove the server is answering.

@@ -18,6 +18,8 @@ public enum ResilienceEvent: Sendable, Hashable {
     case tokenRefreshStarted
     /// Fetching a token failed; every waiting caller gets the error.
     case tokenRefreshFailed(reason: FailureCategory)
+    /// A cached result was served instead of a live one.
+    case fallbackServed(key: String, age: Duration, reason: FailureCategory)
     /// The operator changed the operating mode.
     case modeChanged(from: OperatingMode, to: OperatingMode)
     /// API usage crossed a threshold, rising or falling (the shed threshold's crossing starts

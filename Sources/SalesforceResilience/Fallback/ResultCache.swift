@@ -1,0 +1,75 @@
+import Foundation
+
+/// A cached query result: the encoded records and when they were fetched.
+public struct CachedResult: Sendable, Hashable {
+    /// The encoded records.
+    public var data: Data
+    /// When they were fetched from Salesforce.
+    public var storedAt: Date
+
+    /// Creates a cached result.
+    public init(data: Data, storedAt: Date) {
+        self.data = data
+        self.storedAt = storedAt
+    }
+}
+
+/// Where ``SalesforceClient/queryWithFallback(_:as:cache:key:priority:)`` keeps the last good
+/// result of each query. ``InMemoryResultCache`` is the default; back it with Redis or a file
+/// to survive restarts.
+public protocol ResultCache: Sendable {
+    /// The result stored for `key`, if one is still usable.
+    func value(for key: String) async -> CachedResult?
+    /// Stores `result` for `key`.
+    func store(_ result: CachedResult, for key: String) async
+}
+
+/// An in-memory ``ResultCache`` with a maximum age and a size bound (least recently used
+/// entries are evicted first).
+public actor InMemoryResultCache: ResultCache {
+    /// Entries older than this are not served. Default 24 hours: older data is more likely to
+    /// mislead than to help.
+    public nonisolated let maxAge: Duration
+    /// The most entries kept. Default 1,000.
+    public nonisolated let maxEntries: Int
+    private let clock: any ResilienceClock
+    private var entries: [String: CachedResult] = [:]
+    private var recency: [String] = []
+
+    /// Creates a cache.
+    public init(maxAge: Duration = .seconds(86_400), maxEntries: Int = 1_000, clock: any ResilienceClock = SystemClock()) {
+        self.maxAge = maxAge
+        self.maxEntries = max(1, maxEntries)
+        self.clock = clock
+    }
+
+    /// See ``ResultCache/value(for:)``.
+    public func value(for key: String) -> CachedResult? {
+        guard let entry = entries[key] else { return nil }
+        guard clock.wallClockNow.timeIntervalSince(entry.storedAt) <= Double(maxAge.components.seconds) else {
+            entries[key] = nil
+            recency.removeAll { $0 == key }
+            return nil
+        }
+        touch(key)
+        return entry
+    }
+
+    /// See ``ResultCache/store(_:for:)``.
+    public func store(_ result: CachedResult, for key: String) {
+        entries[key] = result
+        touch(key)
+        while entries.count > maxEntries, let oldest = recency.first {
+            recency.removeFirst()
+            entries[oldest] = nil
+        }
+    }
+
+    /// The number of entries.
+    public var count: Int { entries.count }
+
+    private func touch(_ key: String) {
+        recency.removeAll { $0 == key }
+        recency.append(key)
+    }
+}
