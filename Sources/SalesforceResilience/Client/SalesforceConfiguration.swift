@@ -27,6 +27,12 @@ public struct SalesforceConfiguration: Sendable {
     public var initialMode: OperatingMode
     /// When the API budget guard warns and starts shedding non-critical work.
     public var apiBudget: APIBudgetGuard.Options
+    /// The Salesforce status (trust) API used by ``SalesforceClient/triage()``.
+    /// Default `https://api.status.salesforce.com/v1`.
+    public var statusAPIBaseURL: URL
+    /// The org's instance key (such as `NA45`, shown in Setup → Company Information), for the
+    /// status API; `nil` skips the instance check.
+    public var instanceKey: String?
 
     /// The default API version.
     public static let defaultAPIVersion = "62.0"
@@ -37,8 +43,11 @@ public struct SalesforceConfiguration: Sendable {
         retryBudget: RetryBudget.Options = .default, circuitBreaker: CircuitBreakerOptions = .default,
         callTimeout: Duration = .seconds(120), allowHTTPLoopback: Bool = false, collectionsConcurrency: Int = 2,
         classifier: OutcomeClassifier = OutcomeClassifier(), initialMode: OperatingMode = .normal,
-        apiBudget: APIBudgetGuard.Options = .default
+        apiBudget: APIBudgetGuard.Options = .default,
+        statusAPIBaseURL: URL = URL(string: "https://api.status.salesforce.com/v1")!, instanceKey: String? = nil
     ) {
+        self.statusAPIBaseURL = statusAPIBaseURL
+        self.instanceKey = instanceKey
         self.initialMode = initialMode
         self.apiBudget = apiBudget
         self.instanceURL = instanceURL

@@ -52,6 +52,14 @@ public final class SalesforceSimulator: HTTPTransport {
         if segments == ["services", "oauth2", "token"], request.method == .post {
             return ("POST token", token(request, state: &state, now: now, date: date))
         }
+        // The status (trust) API, served on any host so a test can point statusAPIBaseURL here.
+        if segments.count == 4, segments[0] == "v1", segments[1] == "instances", segments[3] == "status" {
+            let status = state.instanceStatus[segments[2].uppercased()] ?? "OK"
+            return ("GET status instance", .json(200, JSONValue.object(["key": .string(segments[2].uppercased()), "status": .string(status), "environment": "production"]).description))
+        }
+        if segments == ["v1", "incidents", "active"] {
+            return ("GET status incidents", .json(200, JSONValue.array(state.incidents).description))
+        }
         guard segments.count >= 2, segments[0] == "services", segments[1] == "data" else {
             return ("unknown", Self.error(404, "NOT_FOUND", "The requested resource does not exist"))
         }

@@ -28,6 +28,22 @@ extension SalesforceSimulator {
         state.withLock { $0.rowLocksToInject += max(0, count) }
     }
 
+    /// Sets what the status API reports for instance `key` (`OK`, `MAJOR_INCIDENT_CORE`,
+    /// `MINOR_INCIDENT_CORE`, `MAINTENANCE_CORE`…).
+    public func setInstanceStatus(_ status: String, for key: String) {
+        state.withLock { $0.instanceStatus[key.uppercased()] = status }
+    }
+
+    /// Adds an active incident affecting `instanceKeys` to the status API.
+    public func addIncident(id: String, instanceKeys: [String], message: String) {
+        state.withLock { state in
+            state.incidents.append(.object([
+                "id": .string(id), "instanceKeys": .array(instanceKeys.map(JSONValue.string)), "isCore": true,
+                "IncidentEvents": .array([.object(["message": .string(message)])]),
+            ]))
+        }
+    }
+
     /// Makes the next Bulk API job created fail as a whole with `errorMessage`.
     public func failNextBulkJob(errorMessage: String) {
         state.withLock { $0.failNextBulkJob = errorMessage }

@@ -28,6 +28,8 @@ struct SimulatorState: Sendable {
     var bulkJobs: [String: SimulatorBulkJob] = [:]
     var bulkJobCounter = 0
     var failNextBulkJob: String?
+    var instanceStatus: [String: String] = [:]
+    var incidents: [JSONValue] = []
     var calls: [String: Int] = [:]
     var statuses: [Int: Int] = [:]
 
