@@ -15,8 +15,9 @@ public struct CachedResult: Sendable, Hashable {
 }
 
 /// Where ``SalesforceClient/queryWithFallback(_:as:cache:key:priority:)`` keeps the last good
-/// result of each query. ``InMemoryResultCache`` is the default; back it with Redis or a file
-/// to survive restarts.
+/// result of each query. ``InMemoryResultCache`` lives and dies with the process;
+/// ``FileResultCache`` survives restarts; implement the two methods to share one (Redis, a
+/// database) between processes.
 public protocol ResultCache: Sendable {
     /// The result stored for `key`, if one is still usable.
     func value(for key: String) async -> CachedResult?
