@@ -8,16 +8,27 @@ public struct BulkRecordResult: Sendable, Hashable {
         case succeeded(id: String, created: Bool)
         /// Rejected, with Salesforce's `sf__Error` text (such as `REQUIRED_FIELD_MISSING:…`).
         case failed(error: String)
-        /// Not processed (the job stopped first); safe to submit again.
+        /// Not processed (never submitted, or the job stopped first); safe to submit again.
         case unprocessed
+        /// Submitted to a job that stopped (failed, aborted, timed out) or whose results could
+        /// not be read: the row may or may not have been saved. Upsert it again by external id,
+        /// or check before inserting it again.
+        case unknown
     }
 
     /// The row's index in the input.
     public var index: Int
-    /// The job that carried it.
-    public var jobID: String
+    /// The job that carried it; `nil` for a row that was never submitted.
+    public var jobID: String?
     /// What happened.
     public var outcome: Outcome
+
+    /// Creates a row result.
+    public init(index: Int, jobID: String?, outcome: Outcome) {
+        self.index = index
+        self.jobID = jobID
+        self.outcome = outcome
+    }
 }
 
 /// The outcome of ``SalesforceClient/bulkIngest(_:operation:externalIdField:records:options:)``.
@@ -27,12 +38,48 @@ public struct BulkIngestResult: Sendable {
     /// One result per input row, in input order.
     public var records: [BulkRecordResult]
 
+    /// Creates a result.
+    public init(jobs: [BulkJobInfo], records: [BulkRecordResult]) {
+        self.jobs = jobs
+        self.records = records
+    }
+
     /// Rows saved.
     public var succeeded: Int { records.filter { if case .succeeded = $0.outcome { true } else { false } }.count }
     /// Rows rejected.
     public var failed: Int { records.filter { if case .failed = $0.outcome { true } else { false } }.count }
     /// Rows not processed.
     public var unprocessed: Int { records.filter { $0.outcome == .unprocessed }.count }
+    /// Rows whose fate is not known.
+    public var unknown: Int { records.filter { $0.outcome == .unknown }.count }
+}
+
+/// A Bulk ingest that stopped part-way, with everything known about every input row.
+///
+/// Salesforce does not roll back rows a `Failed` or `Aborted` job already saved, and a run split
+/// across several jobs may stop after some of them completed. So instead of only the reason,
+/// the error carries a ``BulkIngestResult`` with one row result per input row: saved and
+/// rejected rows from the result files, ``BulkRecordResult/Outcome/unprocessed`` for rows that
+/// never reached Salesforce or that it reports unprocessed, and
+/// ``BulkRecordResult/Outcome/unknown`` for rows whose fate could not be read.
+public struct BulkIngestError: Error, Sendable, CustomStringConvertible {
+    /// Why the run stopped: a ``BulkError`` (the job failed, was aborted, timed out), a
+    /// ``SalesforceError`` or a transport error after retries.
+    public var reason: any Error
+    /// What is known about every input row, and the jobs used so far.
+    public var partial: BulkIngestResult
+
+    /// Creates the error.
+    public init(reason: any Error, partial: BulkIngestResult) {
+        self.reason = reason
+        self.partial = partial
+    }
+
+    /// A one-line explanation with the row counts.
+    public var description: String {
+        "bulk ingest stopped: \(reason); \(partial.succeeded) saved, \(partial.failed) rejected, "
+            + "\(partial.unprocessed) unprocessed, \(partial.unknown) unknown"
+    }
 }
 
 /// Settings for a Bulk API ingest.
@@ -61,8 +108,13 @@ extension SalesforceClient {
     ///   - records: flat `Encodable` values; each property becomes a column (a `nil` leaves its cell
     ///     empty: unchanged on update; use `"#N/A"` for null).
     /// - Returns: a result per input row, mapped back from the result files.
-    /// - Throws: ``BulkError`` when a job fails, is aborted or times out; `CancellationError`
-    ///   after aborting the job on the server if the task is cancelled.
+    /// - Throws: before anything is sent, ``SalesforceClientError/invalidArgument(_:)`` or
+    ///   ``BulkError/invalidCSV(_:)`` for input that cannot be loaded. Once jobs have started,
+    ///   ``BulkIngestError``: why the run stopped (a ``BulkError`` when a job fails, is aborted or
+    ///   times out; a ``SalesforceError`` or transport error after retries) and a result for every
+    ///   input row, including those earlier jobs or the failed job saved. `CancellationError`
+    ///   after aborting the running job on the server if the task is cancelled; the
+    ///   `bulkJobStateChanged` events name the jobs that ran.
     public func bulkIngest<Record: Encodable>(
         _ object: String, operation: BulkIngestOperation, externalIdField: String? = nil, records: [Record], options: BulkIngestOptions = BulkIngestOptions()
     ) async throws -> BulkIngestResult {
@@ -115,26 +167,48 @@ extension SalesforceClient {
                 body += line
                 end += 1
             }
-            let (info, records) = try await runIngestJob(
+            let job = try await runIngestJob(
                 object, operation: operation, externalIdField: externalIdField, header: header,
                 rows: rows[start..<end], firstIndex: start, csv: body, options: options)
-            result.jobs.append(info)
-            result.records += records
+            if let info = job.info { result.jobs.append(info) }
+            result.records += job.records
+            if let reason = job.failure {
+                result.records += (end..<rows.count).map { BulkRecordResult(index: $0, jobID: nil, outcome: .unprocessed) }
+                throw BulkIngestError(reason: reason, partial: result)
+            }
             start = end
         }
         return result
     }
 
+    /// How one ingest job ended: its last known info, a result for each of its rows, and why it
+    /// stopped if it did not complete.
+    private struct IngestJobRun {
+        var info: BulkJobInfo?
+        var records: [BulkRecordResult]
+        var failure: (any Error)?
+    }
+
+    /// Runs one job. Only cancellation is thrown; every other failure is returned with what is
+    /// known of the job's rows.
     private func runIngestJob(
         _ object: String, operation: BulkIngestOperation, externalIdField: String?, header: [String],
         rows: ArraySlice<[String]>, firstIndex: Int, csv: String, options: BulkIngestOptions
-    ) async throws -> (BulkJobInfo, [BulkRecordResult]) {
+    ) async throws -> IngestJobRun {
+        func every(_ outcome: BulkRecordResult.Outcome, jobID: String?) -> [BulkRecordResult] {
+            rows.indices.map { BulkRecordResult(index: firstIndex + ($0 - rows.startIndex), jobID: jobID, outcome: outcome) }
+        }
         var spec: [String: String] = ["object": object, "operation": operation.rawValue, "contentType": "CSV", "lineEnding": "LF", "columnDelimiter": "COMMA"]
         if let externalIdField { spec["externalIdFieldName"] = externalIdField }
-        let jobsURL = try await dataURL(["jobs", "ingest"])
         // Creating a job changes no data: an orphan from a retried create stays Open and expires.
         let create = RequestContext(operation: "bulk ingest create", isIdempotent: true, priority: options.priority)
-        let job = try await sendJSON(.post, jobsURL, body: encode(spec, operation: create.operation), context: create, as: BulkJobInfo.self)
+        let job: BulkJobInfo
+        do {
+            job = try await sendJSON(.post, try await dataURL(["jobs", "ingest"]), body: encode(spec, operation: create.operation), context: create, as: BulkJobInfo.self)
+        } catch {
+            try Self.rethrowIfCancelled(error, classifier: configuration.classifier)
+            return IngestJobRun(info: nil, records: every(.unprocessed, jobID: nil), failure: error)
+        }
         events.emit(.bulkJobStateChanged(jobID: job.id, state: job.state, processed: 0, failed: 0))
         let jobPath = FormEncoding.percentEncode(job.id)
         do {
@@ -142,16 +216,47 @@ extension SalesforceClient {
             let upload = HTTPRequest(method: .put, url: try await dataURL(["jobs", "ingest", jobPath, "batches"]),
                                      headers: ["Content-Type": "text/csv", "Accept": "application/json"], body: Data(csv.utf8))
             _ = try await send(upload, context: RequestContext(operation: "bulk ingest upload", isIdempotent: false, priority: options.priority))
+        } catch {
+            // An Open job processes nothing: aborted, every row is unprocessed.
+            await abortJob(kind: "ingest", id: job.id)
+            try Self.rethrowIfCancelled(error, classifier: configuration.classifier)
+            return IngestJobRun(info: job, records: every(.unprocessed, jobID: job.id), failure: error)
+        }
+        var info = job
+        var failure: (any Error)?
+        do {
             let close = RequestContext(operation: "bulk ingest close", isIdempotent: true, priority: options.priority)
             _ = try await send(jsonRequest(.patch, try await dataURL(["jobs", "ingest", jobPath]), body: Data(#"{"state":"UploadComplete"}"#.utf8)), context: close)
             events.emit(.bulkJobStateChanged(jobID: job.id, state: .uploadComplete, processed: 0, failed: 0))
         } catch {
+            // The close may have reached Salesforce: make sure the job does not run on unwatched.
             await abortJob(kind: "ingest", id: job.id)
-            throw error
+            try Self.rethrowIfCancelled(error, classifier: configuration.classifier)
+            failure = error
         }
-        let info = try await pollJob(kind: "ingest", id: job.id, policy: options.poll, priority: options.priority)
-        let records = try await ingestResults(jobID: job.id, header: header, rows: rows, firstIndex: firstIndex, priority: options.priority)
-        return (info, records)
+        if failure == nil {
+            do {
+                // The poller aborts the job itself on cancellation and at its timeout.
+                info = try await pollJob(kind: "ingest", id: job.id, policy: options.poll, priority: options.priority)
+                let records = try await ingestResults(jobID: job.id, header: header, rows: rows, firstIndex: firstIndex, priority: options.priority)
+                return IngestJobRun(info: info, records: records, failure: nil)
+            } catch {
+                try Self.rethrowIfCancelled(error, classifier: configuration.classifier)
+                if !(error is BulkError) && !info.state.isTerminal { await abortJob(kind: "ingest", id: job.id) }
+                failure = error
+            }
+        }
+        // Salesforce keeps what a failed or aborted job saved: read what this one did.
+        if let latest = try? await jobInfo(kind: "ingest", id: job.id, priority: options.priority) { info = latest }
+        let records = (try? await ingestResults(jobID: job.id, header: header, rows: rows, firstIndex: firstIndex, priority: options.priority))
+            ?? every(.unknown, jobID: job.id)
+        return IngestJobRun(info: info, records: records, failure: failure)
+    }
+
+    /// Throws `CancellationError` when `error` is cancellation, so a cancelled ingest ends as
+    /// Swift expects rather than as a ``BulkIngestError``.
+    private static func rethrowIfCancelled(_ error: any Error, classifier: OutcomeClassifier) throws {
+        if error is CancellationError || classifier.classify(error) == .cancelled { throw CancellationError() }
     }
 
     /// Fetches the three result files and maps each row back to its input index by its echoed
@@ -177,7 +282,7 @@ extension SalesforceClient {
         }
         return rows.indices.map { position in
             let index = firstIndex + (position - rows.startIndex)
-            return BulkRecordResult(index: index, jobID: jobID, outcome: outcomes[index] ?? .unprocessed)
+            return BulkRecordResult(index: index, jobID: jobID, outcome: outcomes[index] ?? .unknown)
         }
     }
 

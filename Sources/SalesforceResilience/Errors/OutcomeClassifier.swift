@@ -116,6 +116,7 @@ public struct OutcomeClassifier: Sendable {
         case let error as SalesforceClientError:
             if case .unexpectedResponse = error { .unknown } else { .clientError }
         case is CancellationError: .cancelled
+        case let error as BulkIngestError: classify(error.reason)
         case let error as URLError: classify(URLSessionTransport.map(error))
         default: .unknown
         }

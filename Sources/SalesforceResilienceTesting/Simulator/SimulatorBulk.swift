@@ -12,7 +12,7 @@ struct SimulatorBulkJob: Sendable {
     var csv = ""
     var closedAt: ResilienceInstant?
     var errorMessage: String?
-    var failWith: String?
+    var failWith: (message: String, afterRows: Int)?
     var header: [String] = []
     var successful: [[String]] = []
     var failed: [[String]] = []
@@ -111,13 +111,15 @@ extension SalesforceSimulator {
         guard var job = state.bulkJobs[id], let closedAt = job.closedAt, !job.state.isTerminal else { return }
         if job.state == .uploadComplete, now - closedAt >= .seconds(1) { job.state = .inProgress }
         if job.state == .inProgress, now - closedAt >= options.bulkProcessingTime {
-            if let message = job.failWith {
+            if let failure = job.failWith {
+                let rows = (try? CSV.parse(job.csv)) ?? []
+                if job.kind == "ingest" { process(&job, rows: Array(rows.prefix(1 + failure.afterRows)), state: &state) }
                 job.state = .failed
-                job.errorMessage = message
-                job.header = (try? CSV.parse(job.csv).first) ?? []
-                job.unprocessed = (try? CSV.parse(job.csv).dropFirst().map { $0 }) ?? []
+                job.errorMessage = failure.message
+                job.header = rows.first ?? []
+                job.unprocessed = Array(rows.dropFirst(1 + failure.afterRows))
             } else if job.kind == "ingest" {
-                process(&job, state: &state)
+                process(&job, rows: (try? CSV.parse(job.csv)) ?? [], state: &state)
             } else if let query = job.query {
                 job.header = query.fields
                 job.queryRows = state.live(query.type).filter { record in
@@ -132,8 +134,8 @@ extension SalesforceSimulator {
         state.bulkJobs[id] = job
     }
 
-    private func process(_ job: inout SimulatorBulkJob, state: inout SimulatorState) {
-        let rows = (try? CSV.parse(job.csv)) ?? []
+    /// Saves `rows` (a header row, then data rows) as the job's operation and completes the job.
+    private func process(_ job: inout SimulatorBulkJob, rows: [[String]], state: inout SimulatorState) {
         job.header = rows.first ?? []
         for values in rows.dropFirst() {
             let row = Dictionary(zip(job.header, values), uniquingKeysWith: { first, _ in first })

@@ -44,9 +44,11 @@ extension SalesforceSimulator {
         }
     }
 
-    /// Makes the next Bulk API job created fail as a whole with `errorMessage`.
-    public func failNextBulkJob(errorMessage: String) {
-        state.withLock { $0.failNextBulkJob = errorMessage }
+    /// Makes the next Bulk API job created fail with `errorMessage`, after saving its first
+    /// `afterProcessing` rows (Salesforce does not roll them back); the rest are reported in
+    /// `unprocessedrecords`.
+    public func failNextBulkJob(errorMessage: String, afterProcessing rows: Int = 0) {
+        state.withLock { $0.failNextBulkJob = (errorMessage, max(0, rows)) }
     }
 
     /// The state of every Bulk API job, by id.

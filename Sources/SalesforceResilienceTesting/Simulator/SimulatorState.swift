@@ -27,7 +27,7 @@ struct SimulatorState: Sendable {
     var cursorCounter = 0
     var bulkJobs: [String: SimulatorBulkJob] = [:]
     var bulkJobCounter = 0
-    var failNextBulkJob: String?
+    var failNextBulkJob: (message: String, afterRows: Int)?
     var instanceStatus: [String: String] = [:]
     var incidents: [JSONValue] = []
     var calls: [String: Int] = [:]

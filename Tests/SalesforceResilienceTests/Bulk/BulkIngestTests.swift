@@ -63,16 +63,6 @@ struct BulkPayment: Codable, Sendable {
         #expect(org.bulkJobStates.values.allSatisfy { $0 == .jobComplete })
     }
 
-    @Test func aFailedJobSurfacesItsErrorMessage() async throws {
-        let (org, client) = try setUp()
-        org.failNextBulkJob(errorMessage: "InvalidBatch : Field name not found : Bogus__c")
-        let error = await #expect(throws: BulkError.self) {
-            try await client.bulkIngest("Payment__c", operation: .insert, records: payments(3))
-        }
-        guard case .jobFailed(_, let message)? = error else { Issue.record("\(String(describing: error))"); return }
-        #expect(message == "InvalidBatch : Field name not found : Bogus__c")
-    }
-
     @Test func cancellingTheTaskAbortsTheJobOnTheServer() async throws {
         let clock = VirtualClock(mode: .manual)
         let (org, client) = try setUp(clock: clock)
@@ -82,15 +72,6 @@ struct BulkPayment: Codable, Sendable {
         await #expect(throws: CancellationError.self) { try await task.value }
         #expect(Array(org.bulkJobStates.values) == [.aborted])
         #expect(org.records(of: "Payment__c").isEmpty)
-    }
-
-    @Test func aJobThatOutlivesTheTimeoutIsAbortedAndReported() async throws {
-        let (org, client) = try setUp(processing: .seconds(3_600))
-        let options = BulkIngestOptions(poll: BulkPollPolicy(timeout: .seconds(120)))
-        let error = await #expect(throws: BulkError.self) { try await client.bulkIngest("Payment__c", operation: .insert, records: payments(2), options: options) }
-        guard case .timedOut(_, let state)? = error else { Issue.record("\(String(describing: error))"); return }
-        #expect(state == .inProgress)
-        #expect(Array(org.bulkJobStates.values) == [.aborted])
     }
 
     @Test func aTenMinuteJobCostsTensOfPollsNotHundreds() async throws {
