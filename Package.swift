@@ -30,13 +30,20 @@ let package = Package(
             dependencies: ["SalesforceResilience", "SalesforceResilienceTesting", "PaymentPosterKit"],
             path: "Benchmarks/ResilienceBenchmarks"
         ),
+        // Test-only helpers shared by the test targets (a loopback HTTP server); not a product.
+        .target(
+            name: "TestSupport",
+            dependencies: ["SalesforceResilience", "SalesforceResilienceTesting"],
+            path: "Tests/Support"
+        ),
         .testTarget(
             name: "PaymentPosterTests",
-            dependencies: ["PaymentPosterKit", "SalesforceResilience", "SalesforceResilienceTesting"]
+            // The executable is a dependency so the process-level tests can launch it.
+            dependencies: ["PaymentPoster", "PaymentPosterKit", "SalesforceResilience", "SalesforceResilienceTesting", "TestSupport"]
         ),
         .testTarget(
             name: "SalesforceResilienceTests",
-            dependencies: ["SalesforceResilience", "SalesforceResilienceTesting"]
+            dependencies: ["SalesforceResilience", "SalesforceResilienceTesting", "TestSupport"]
         ),
         .testTarget(
             name: "SalesforceResilienceTestingTests",

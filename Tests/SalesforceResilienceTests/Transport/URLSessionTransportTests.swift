@@ -2,6 +2,7 @@ import Foundation
 import SalesforceResilience
 import SalesforceResilienceTesting
 import Synchronization
+import TestSupport
 import Testing
 #if canImport(FoundationNetworking)
 import FoundationNetworking

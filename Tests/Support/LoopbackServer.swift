@@ -8,30 +8,50 @@ import Darwin
 
 /// A minimal HTTP/1.1 server on 127.0.0.1 for end-to-end transport tests: one connection at a
 /// time, `Connection: close`, answers from a handler. Test-only; no TLS, no chunked bodies.
-final class LoopbackServer: Sendable {
-    struct Request: Sendable {
-        var method: String
-        var path: String
-        var headers: [String: String]  // lower-cased names
-        var body: Data
+public final class LoopbackServer: Sendable {
+    /// A request as received.
+    public struct Request: Sendable {
+        /// The method.
+        public var method: String
+        /// The path and query.
+        public var path: String
+        /// The headers, with lower-cased names.
+        public var headers: [String: String]
+        /// The body.
+        public var body: Data
     }
 
-    struct Response: Sendable {
-        var status: Int
-        var headers: [(String, String)] = []
-        var body: Data = Data()
+    /// What to answer.
+    public struct Response: Sendable {
+        /// The status code.
+        public var status: Int
+        /// The headers.
+        public var headers: [(String, String)] = []
+        /// The body.
+        public var body: Data = Data()
         /// Close the connection without answering (to simulate a reset after sending).
-        var dropConnection = false
+        public var dropConnection = false
+
+        /// Creates a response.
+        public init(status: Int, headers: [(String, String)] = [], body: Data = Data(), dropConnection: Bool = false) {
+            self.status = status
+            self.headers = headers
+            self.body = body
+            self.dropConnection = dropConnection
+        }
     }
 
-    typealias Handler = @Sendable (Request) -> Response
+    /// Answers one request; runs on the server's thread.
+    public typealias Handler = @Sendable (Request) -> Response
 
-    let port: UInt16
+    /// The port it listens on.
+    public let port: UInt16
     private let listener: Int32
     private let handler: Handler
     private let received = Mutex<[Request]>([])
 
-    init(handler: @escaping Handler) throws {
+    /// Starts listening on an ephemeral port of 127.0.0.1.
+    public init(handler: @escaping Handler) throws {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw POSIXError(.EIO) }
         var yes: Int32 = 1
@@ -58,13 +78,15 @@ final class LoopbackServer: Sendable {
         thread.start()
     }
 
-    var baseURL: URL { URL(string: "http://127.0.0.1:\(port)")! }
+    /// `http://127.0.0.1:<port>`.
+    public var baseURL: URL { URL(string: "http://127.0.0.1:\(port)")! }
 
-    var requests: [Request] { received.withLock { $0 } }
+    /// Every request received so far.
+    public var requests: [Request] { received.withLock { $0 } }
 
     /// Stops listening. Only shuts the socket down: the accept thread closes it, so its number
     /// cannot be reused by another server while this thread might still call `accept` on it.
-    func stop() {
+    public func stop() {
         shutdown(listener, Int32(SHUT_RDWR))
     }
 

@@ -1,0 +1,128 @@
+import Foundation
+import SalesforceResilience
+import SalesforceResilienceTesting
+import TestSupport
+import Synchronization
+import Testing
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The PaymentPoster executable, killed with SIGKILL while it posts to a simulator served over
+/// loopback HTTP, then restarted on the same journal: every payment lands exactly once.
+///
+/// This runs real processes in real time (about two seconds); it waits on events (a collection
+/// landing, the process exiting), never on a fixed sleep.
+@Suite struct ProcessKillTests {
+    /// The first request after which the org holds at least `threshold` records is committed,
+    /// then its answer is held until the test has killed the poster: the process dies with a
+    /// collection saved but not acknowledged, the case that duplicates records if anything does.
+    final class KillPoint: HTTPTransport {
+        let org: SalesforceSimulator
+        let threshold: Int
+        let reached: AsyncStream<Void>.Continuation
+        let killed: AsyncStream<Void>
+        private let crossed = Mutex(false)
+
+        init(org: SalesforceSimulator, threshold: Int, reached: AsyncStream<Void>.Continuation, killed: AsyncStream<Void>) {
+            self.org = org
+            self.threshold = threshold
+            self.reached = reached
+            self.killed = killed
+        }
+
+        func send(_ request: HTTPRequest) async throws -> HTTPResponse {
+            let response = try await org.send(request)
+            let first = org.records(of: "Payment__c").count >= threshold && crossed.withLock { crossed in
+                defer { crossed = true }
+                return !crossed
+            }
+            if first {
+                reached.finish()
+                for await _ in killed {}
+            }
+            return response
+        }
+    }
+
+    /// The built PaymentPoster executable, beside the test bundle.
+    static var posterBinary: URL {
+        #if os(macOS)
+        if let bundle = Bundle.allBundles.first(where: { $0.bundlePath.hasSuffix(".xctest") }) {
+            return bundle.bundleURL.deletingLastPathComponent().appendingPathComponent("PaymentPoster")
+        }
+        #endif
+        return Bundle.main.bundleURL.appendingPathComponent("PaymentPoster")
+    }
+
+    /// Starts the poster and returns the process and a task that finishes with its exit status.
+    /// A watchdog kills a poster still running after a minute, so a hang fails the test
+    /// instead of stalling CI.
+    func launch(_ arguments: [String]) throws -> (Process, Task<Int32, Never>) {
+        let process = Process()
+        process.executableURL = Self.posterBinary
+        process.arguments = arguments
+        process.environment = ["SF_CLIENT_ID": "poster", "SF_CLIENT_SECRET": "secret", "PATH": "/usr/bin:/bin"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        let (exits, exited) = AsyncStream<Int32>.makeStream()
+        process.terminationHandler = { finished in
+            exited.yield(finished.terminationStatus)
+            exited.finish()
+        }
+        try process.run()
+        let pid = process.processIdentifier
+        let watchdog = Task {
+            try await Task.sleep(for: .seconds(60))
+            kill(pid, SIGKILL)
+        }
+        let status = Task {
+            let status = await exits.first { _ in true } ?? -1
+            watchdog.cancel()
+            return status
+        }
+        return (process, status)
+    }
+
+    @Test func killedWithSIGKILLAndRestartedOnTheSameJournalEveryPaymentLandsOnce() async throws {
+        try #require(FileManager.default.isExecutableFile(atPath: Self.posterBinary.path), "build PaymentPoster first: \(Self.posterBinary.path)")
+        let count = 600
+        let (landed, reached) = AsyncStream<Void>.makeStream()
+        let (killed, kills) = AsyncStream<Void>.makeStream()
+        var served: SalesforceSimulator?
+        let server = try TransportServer { url in
+            let org = SalesforceSimulator(options: SimulatorOptions(instanceURL: url), clock: SystemClock())
+            served = org
+            return KillPoint(org: org, threshold: 150, reached: reached, killed: killed)
+        }
+        defer {
+            kills.finish()
+            server.stop()
+        }
+        let org = try #require(served)
+        let journal = FileManager.default.temporaryDirectory.appendingPathComponent("poster-kill-\(UUID().uuidString).journal").path
+        let arguments = ["--instance-url", server.server.baseURL.absoluteString, "--allow-http-loopback", "--journal", journal,
+                         "--count", "\(count)", "--rate", "300", "--quiet"]
+
+        let (first, firstExit) = try launch(arguments)
+        Task { _ = await firstExit.value; reached.finish() }  // a poster dying early must not hang the test
+        // 300 payments journaled in the first second; the first collection of 200 is saved and
+        // its answer held; the poster dies with 100 queued and 200 unacknowledged.
+        for await _ in landed {}
+        try #require(first.isRunning, "the poster exited before the first collection landed")
+        kill(first.processIdentifier, SIGKILL)
+        #expect(await firstExit.value == SIGKILL)
+        kills.finish()
+        #expect(org.records(of: "Payment__c").count == 200)
+
+        let (_, secondExit) = try launch(arguments)
+        #expect(await secondExit.value == 0)
+        let stored = org.countsByValue(of: "Payment__c", field: "Reference__c")
+        let references = (1...count).map { String(format: "PAY-%06d", $0) }
+        #expect(references.filter { stored[$0] == nil }.isEmpty, "lost")
+        #expect(references.filter { (stored[$0] ?? 0) > 1 }.isEmpty, "duplicated")
+        #expect(stored.count == count)
+    }
+}
