@@ -109,7 +109,7 @@ extension SalesforceClient {
     ///     empty: unchanged on update; use `"#N/A"` for null).
     /// - Returns: a result per input row, mapped back from the result files.
     /// - Throws: before anything is sent, ``SalesforceClientError/invalidArgument(_:)`` or
-    ///   ``BulkError/invalidCSV(_:)`` for input that cannot be loaded. Once jobs have started,
+    ///   ``BulkError/invalidCSV(_:)`` for input that cannot be loaded. After the first request,
     ///   ``BulkIngestError``: why the run stopped (a ``BulkError`` when a job fails, is aborted or
     ///   times out; a ``SalesforceError`` or transport error after retries) and a result for every
     ///   input row, including those earlier jobs or the failed job saved. `CancellationError`

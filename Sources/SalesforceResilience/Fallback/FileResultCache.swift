@@ -31,7 +31,7 @@ public actor FileResultCache: ResultCache {
     public nonisolated let maxEntries: Int
     private let clock: any ResilienceClock
     /// File names, least recently used first.
-    private var recency: [String]
+    private var recency: RecencyOrder
 
     private static let suffix = ".sfcache"
 
@@ -62,11 +62,9 @@ public actor FileResultCache: ResultCache {
                     }
                 }
             }
-            var ordered = indexed.sorted { $0.storedAt < $1.storedAt }.map(\.name)
-            while ordered.count > self.maxEntries {
-                try? files.removeItem(at: directory.appendingPathComponent(ordered.removeFirst()))
-            }
-            recency = ordered
+            var order = RecencyOrder(indexed.sorted { $0.storedAt < $1.storedAt }.map(\.name))
+            for evicted in order.trim(to: self.maxEntries) { try? files.removeItem(at: directory.appendingPathComponent(evicted)) }
+            recency = order
         } catch {
             throw DirectoryError(description: "cannot use \(directory.path) as a result cache: \(error)")
         }
@@ -75,18 +73,18 @@ public actor FileResultCache: ResultCache {
     /// See ``ResultCache/value(for:)``.
     public func value(for key: String) -> CachedResult? {
         let name = Self.fileName(for: key)
-        guard recency.contains(name) else { return nil }
+        guard recency.keys.contains(name) else { return nil }
         let url = directory.appendingPathComponent(name)
         guard let entry = Self.read(url) else {
             forget(name)
             return nil
         }
         guard entry.key == key else { return nil }  // another key with the same hash
-        guard clock.wallClockNow.timeIntervalSince(entry.result.storedAt) <= maxAge.seconds else {
+        guard entry.result.isUsable(at: clock.wallClockNow, maxAge: maxAge) else {
             forget(name)
             return nil
         }
-        touch(name)
+        recency.touch(name)
         return entry.result
     }
 
@@ -108,12 +106,12 @@ public actor FileResultCache: ResultCache {
         } catch {
             return
         }
-        touch(name)
-        evictBeyondMaxEntries()
+        recency.touch(name)
+        for evicted in recency.trim(to: maxEntries) { try? FileManager.default.removeItem(at: directory.appendingPathComponent(evicted)) }
     }
 
     /// The number of entries on disk.
-    public var count: Int { recency.count }
+    public var count: Int { recency.keys.count }
 
     // MARK: Files
 
@@ -146,19 +144,8 @@ public actor FileResultCache: ResultCache {
         return (header.key, CachedResult(data: data, storedAt: Date(timeIntervalSince1970: header.storedAt)))
     }
 
-    private func touch(_ name: String) {
-        recency.removeAll { $0 == name }
-        recency.append(name)
-    }
-
     private func forget(_ name: String) {
-        recency.removeAll { $0 == name }
+        recency.remove(name)
         try? FileManager.default.removeItem(at: directory.appendingPathComponent(name))
-    }
-
-    private func evictBeyondMaxEntries() {
-        while recency.count > maxEntries, let oldest = recency.first {
-            forget(oldest)
-        }
     }
 }

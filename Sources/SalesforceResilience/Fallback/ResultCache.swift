@@ -12,6 +12,37 @@ public struct CachedResult: Sendable, Hashable {
         self.data = data
         self.storedAt = storedAt
     }
+
+    /// Whether the result is at most `maxAge` old at `now`.
+    func isUsable(at now: Date, maxAge: Duration) -> Bool {
+        now.timeIntervalSince(storedAt) <= maxAge.seconds
+    }
+}
+
+/// Cache keys from least to most recently used, for eviction.
+struct RecencyOrder {
+    private(set) var keys: [String] = []
+
+    /// Creates an order, least recently used first.
+    init(_ keys: [String] = []) { self.keys = keys }
+
+    /// Marks `key` as just used.
+    mutating func touch(_ key: String) {
+        remove(key)
+        keys.append(key)
+    }
+
+    /// Forgets `key`.
+    mutating func remove(_ key: String) {
+        keys.removeAll { $0 == key }
+    }
+
+    /// Removes and returns the least recently used keys beyond `limit`.
+    mutating func trim(to limit: Int) -> [String] {
+        let excess = max(0, keys.count - limit)
+        defer { keys.removeFirst(excess) }
+        return Array(keys.prefix(excess))
+    }
 }
 
 /// Where ``SalesforceClient/queryWithFallback(_:as:cache:key:priority:)`` keeps the last good
@@ -35,7 +66,7 @@ public actor InMemoryResultCache: ResultCache {
     public nonisolated let maxEntries: Int
     private let clock: any ResilienceClock
     private var entries: [String: CachedResult] = [:]
-    private var recency: [String] = []
+    private var recency = RecencyOrder()
 
     /// Creates a cache.
     public init(maxAge: Duration = .seconds(86_400), maxEntries: Int = 1_000, clock: any ResilienceClock = SystemClock()) {
@@ -47,30 +78,22 @@ public actor InMemoryResultCache: ResultCache {
     /// See ``ResultCache/value(for:)``.
     public func value(for key: String) -> CachedResult? {
         guard let entry = entries[key] else { return nil }
-        guard clock.wallClockNow.timeIntervalSince(entry.storedAt) <= Double(maxAge.components.seconds) else {
+        guard entry.isUsable(at: clock.wallClockNow, maxAge: maxAge) else {
             entries[key] = nil
-            recency.removeAll { $0 == key }
+            recency.remove(key)
             return nil
         }
-        touch(key)
+        recency.touch(key)
         return entry
     }
 
     /// See ``ResultCache/store(_:for:)``.
     public func store(_ result: CachedResult, for key: String) {
         entries[key] = result
-        touch(key)
-        while entries.count > maxEntries, let oldest = recency.first {
-            recency.removeFirst()
-            entries[oldest] = nil
-        }
+        recency.touch(key)
+        for evicted in recency.trim(to: maxEntries) { entries[evicted] = nil }
     }
 
     /// The number of entries.
     public var count: Int { entries.count }
-
-    private func touch(_ key: String) {
-        recency.removeAll { $0 == key }
-        recency.append(key)
-    }
 }
