@@ -16,6 +16,8 @@ import Darwin
 ///   deleted.
 /// - A store that cannot be written is dropped: a cache failure never fails the query it serves.
 /// - One process per directory: two processes sharing it may evict each other's entries.
+/// - Entries are plain text, readable by the owner only (a new directory is `0700`, files
+///   `0600`): query results can hold personal data, so choose the directory accordingly.
 public actor FileResultCache: ResultCache {
     /// A directory that cannot be used.
     public struct DirectoryError: Error, Sendable, CustomStringConvertible {
@@ -47,7 +49,7 @@ public actor FileResultCache: ResultCache {
         self.clock = clock
         let files = FileManager.default
         do {
-            try files.createDirectory(at: directory, withIntermediateDirectories: true)
+            try files.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             let names = try files.contentsOfDirectory(atPath: directory.path)
             var indexed: [(name: String, storedAt: Date)] = []
             for name in names {
@@ -97,13 +99,11 @@ public actor FileResultCache: ResultCache {
         contents.append(result.data)
         let target = directory.appendingPathComponent(name)
         let temporary = directory.appendingPathComponent(name + ".tmp")
-        do {
-            try contents.write(to: temporary)
-            guard rename(temporary.path, target.path) == 0 else {
-                try? FileManager.default.removeItem(at: temporary)
-                return
-            }
-        } catch {
+        // Query results can hold personal data: readable by the owner only.
+        guard FileManager.default.createFile(atPath: temporary.path, contents: contents, attributes: [.posixPermissions: 0o600]),
+              rename(temporary.path, target.path) == 0
+        else {
+            try? FileManager.default.removeItem(at: temporary)
             return
         }
         recency.touch(name)

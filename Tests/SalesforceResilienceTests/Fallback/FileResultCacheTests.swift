@@ -29,6 +29,15 @@ import Testing
         #expect(await reopened.value(for: "SELECT Name FROM Lead") == nil)
     }
 
+    @Test func entriesAreReadableByTheOwnerOnly() async throws {
+        let cache = try open()
+        await cache.store(CachedResult(data: Data("[]".utf8), storedAt: clock.wallClockNow), for: "SELECT Email FROM Contact")
+        let file = try #require(try entryFiles().first)
+        let permissions = { (path: String) in (try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? NSNumber)?.intValue }
+        #expect(try permissions(file.path) == 0o600)
+        #expect(try permissions(directory.path) == 0o700)
+    }
+
     @Test func aLongKeyGetsAShortFileName() async throws {
         let cache = try open()
         let key = "SELECT Id FROM Account WHERE Name IN (" + String(repeating: "'a/b\\c', ", count: 5_000) + "'z')"
