@@ -112,9 +112,9 @@ extension SalesforceClient {
     ///   ``BulkError/invalidCSV(_:)`` for input that cannot be loaded. After the first request,
     ///   ``BulkIngestError``: why the run stopped (a ``BulkError`` when a job fails, is aborted or
     ///   times out; a ``SalesforceError`` or transport error after retries) and a result for every
-    ///   input row, including those earlier jobs or the failed job saved. `CancellationError`
-    ///   after aborting the running job on the server if the task is cancelled; the
-    ///   `bulkJobStateChanged` events name the jobs that ran.
+    ///   input row, including those earlier jobs or the failed job saved. Cancellation too ends
+    ///   as a ``BulkIngestError`` whose reason is `CancellationError`, after the running job is
+    ///   aborted on the server: a run cancelled at shutdown still says which rows landed.
     public func bulkIngest<Record: Encodable>(
         _ object: String, operation: BulkIngestOperation, externalIdField: String? = nil, records: [Record], options: BulkIngestOptions = BulkIngestOptions()
     ) async throws -> BulkIngestResult {
@@ -167,13 +167,15 @@ extension SalesforceClient {
                 body += line
                 end += 1
             }
-            let job = try await runIngestJob(
+            let job = await runIngestJob(
                 object, operation: operation, externalIdField: externalIdField, header: header,
                 rows: rows[start..<end], firstIndex: start, csv: body, options: options)
             if let info = job.info { result.jobs.append(info) }
             result.records += job.records
-            if let reason = job.failure {
+            if let failure = job.failure {
                 result.records += (end..<rows.count).map { BulkRecordResult(index: $0, jobID: nil, outcome: .unprocessed) }
+                // However cancellation surfaced (a URLError.cancelled, say), it reads as one.
+                let reason = configuration.classifier.classify(failure) == .cancelled ? CancellationError() : failure
                 throw BulkIngestError(reason: reason, partial: result)
             }
             start = end
@@ -189,12 +191,14 @@ extension SalesforceClient {
         var failure: (any Error)?
     }
 
-    /// Runs one job. Only cancellation is thrown; every other failure is returned with what is
-    /// known of the job's rows.
+    /// Runs one job. A failure, cancellation included, is returned with what is known of the
+    /// job's rows rather than thrown, so the caller keeps the results of earlier jobs.
     private func runIngestJob(
         _ object: String, operation: BulkIngestOperation, externalIdField: String?, header: [String],
         rows: ArraySlice<[String]>, firstIndex: Int, csv: String, options: BulkIngestOptions
-    ) async throws -> IngestJobRun {
+    ) async -> IngestJobRun {
+        let classifier = configuration.classifier
+        func isCancellation(_ error: any Error) -> Bool { error is CancellationError || classifier.classify(error) == .cancelled }
         func every(_ outcome: BulkRecordResult.Outcome, jobID: String?) -> [BulkRecordResult] {
             rows.indices.map { BulkRecordResult(index: firstIndex + ($0 - rows.startIndex), jobID: jobID, outcome: outcome) }
         }
@@ -206,7 +210,6 @@ extension SalesforceClient {
         do {
             job = try await sendJSON(.post, try await dataURL(["jobs", "ingest"]), body: encode(spec, operation: create.operation), context: create, as: BulkJobInfo.self)
         } catch {
-            try Self.rethrowIfCancelled(error, classifier: configuration.classifier)
             return IngestJobRun(info: nil, records: every(.unprocessed, jobID: nil), failure: error)
         }
         events.emit(.bulkJobStateChanged(jobID: job.id, state: job.state, processed: 0, failed: 0))
@@ -219,11 +222,18 @@ extension SalesforceClient {
         } catch {
             // An Open job processes nothing: aborted, every row is unprocessed.
             await abortJob(kind: "ingest", id: job.id)
-            try Self.rethrowIfCancelled(error, classifier: configuration.classifier)
             return IngestJobRun(info: job, records: every(.unprocessed, jobID: job.id), failure: error)
         }
-        var info = job
-        var failure: (any Error)?
+        /// The job stopped after its close may have reached Salesforce. Cancelled: it is
+        /// aborted and no more calls are made, so what it saved is unknown. Otherwise read what
+        /// it did: Salesforce keeps what a failed or aborted job saved.
+        func stopped(_ info: BulkJobInfo, _ error: any Error) async -> IngestJobRun {
+            if isCancellation(error) { return IngestJobRun(info: info, records: every(.unknown, jobID: job.id), failure: error) }
+            let latest = (try? await jobInfo(kind: "ingest", id: job.id, priority: options.priority)) ?? info
+            let records = (try? await ingestResults(jobID: job.id, header: header, rows: rows, firstIndex: firstIndex, priority: options.priority))
+                ?? every(.unknown, jobID: job.id)
+            return IngestJobRun(info: latest, records: records, failure: error)
+        }
         do {
             let close = RequestContext(operation: "bulk ingest close", isIdempotent: true, priority: options.priority)
             _ = try await send(jsonRequest(.patch, try await dataURL(["jobs", "ingest", jobPath]), body: Data(#"{"state":"UploadComplete"}"#.utf8)), context: close)
@@ -231,32 +241,18 @@ extension SalesforceClient {
         } catch {
             // The close may have reached Salesforce: make sure the job does not run on unwatched.
             await abortJob(kind: "ingest", id: job.id)
-            try Self.rethrowIfCancelled(error, classifier: configuration.classifier)
-            failure = error
+            return await stopped(job, error)
         }
-        if failure == nil {
-            do {
-                // The poller aborts the job itself on cancellation and at its timeout.
-                info = try await pollJob(kind: "ingest", id: job.id, policy: options.poll, priority: options.priority)
-                let records = try await ingestResults(jobID: job.id, header: header, rows: rows, firstIndex: firstIndex, priority: options.priority)
-                return IngestJobRun(info: info, records: records, failure: nil)
-            } catch {
-                try Self.rethrowIfCancelled(error, classifier: configuration.classifier)
-                if !(error is BulkError) && !info.state.isTerminal { await abortJob(kind: "ingest", id: job.id) }
-                failure = error
-            }
+        var info = job
+        do {
+            // The poller aborts the job itself on cancellation and at its timeout.
+            info = try await pollJob(kind: "ingest", id: job.id, policy: options.poll, priority: options.priority)
+            let records = try await ingestResults(jobID: job.id, header: header, rows: rows, firstIndex: firstIndex, priority: options.priority)
+            return IngestJobRun(info: info, records: records, failure: nil)
+        } catch {
+            if !isCancellation(error) && !(error is BulkError) && !info.state.isTerminal { await abortJob(kind: "ingest", id: job.id) }
+            return await stopped(info, error)
         }
-        // Salesforce keeps what a failed or aborted job saved: read what this one did.
-        if let latest = try? await jobInfo(kind: "ingest", id: job.id, priority: options.priority) { info = latest }
-        let records = (try? await ingestResults(jobID: job.id, header: header, rows: rows, firstIndex: firstIndex, priority: options.priority))
-            ?? every(.unknown, jobID: job.id)
-        return IngestJobRun(info: info, records: records, failure: failure)
-    }
-
-    /// Throws `CancellationError` when `error` is cancellation, so a cancelled ingest ends as
-    /// Swift expects rather than as a ``BulkIngestError``.
-    private static func rethrowIfCancelled(_ error: any Error, classifier: OutcomeClassifier) throws {
-        if error is CancellationError || classifier.classify(error) == .cancelled { throw CancellationError() }
     }
 
     /// Fetches the three result files and maps each row back to its input index by its echoed

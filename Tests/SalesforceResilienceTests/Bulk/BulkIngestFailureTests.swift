@@ -1,6 +1,7 @@
 import Foundation
 import SalesforceResilience
 import SalesforceResilienceTesting
+import Synchronization
 import Testing
 
 /// What a Bulk ingest that stops part-way reports: a result for every input row, so nothing
@@ -91,6 +92,59 @@ extension BulkIngestTests {
         #expect(Array(org.bulkJobStates.values) == [.aborted])
         #expect(org.records(of: "Payment__c").isEmpty)
         #expect(org.calls["PUT bulk upload"] == 1)
+    }
+
+    @Test func cancellingTheTaskAbortsTheJobOnTheServer() async throws {
+        let clock = VirtualClock(mode: .manual)
+        let (org, client) = try setUp(clock: clock)
+        let task = Task { try await client.bulkIngest("Payment__c", operation: .insert, records: payments(5)) }
+        #expect(await clock.waitForSleepers(1))  // the poller is waiting
+        task.cancel()
+        let error = try #require(await stopped { try await task.value })
+        #expect(error.reason is CancellationError)
+        #expect(client.configuration.classifier.classify(error) == .cancelled)
+        #expect(error.partial.records.map(\.outcome) == Array(repeating: .unknown, count: 5))  // closed, then aborted: not read
+        #expect(Array(org.bulkJobStates.values) == [.aborted])
+        #expect(org.records(of: "Payment__c").isEmpty)
+    }
+
+    @Test func aRunCancelledDuringALaterJobStillReportsTheRowsEarlierJobsSaved() async throws {
+        let clock = VirtualClock(mode: .autoAdvance)
+        let org = SalesforceSimulator(options: SimulatorOptions(bulkRowValidator: Self.rejectNegative), clock: clock)
+        let running = Mutex<Task<BulkIngestResult, any Error>?>(nil)
+        let closes = Mutex(0)
+        // Cancel the run (as a shutdown would) once the second job is closed.
+        let transport = MockTransport { request in
+            let response = try await org.send(request)
+            if request.method == .patch, request.bodyText.contains("UploadComplete"), closes.withLock({ $0 += 1; return $0 }) == 2 {
+                running.withLock { $0?.cancel() }
+            }
+            return response
+        }
+        let client = try SalesforceClient(configuration: .init(instanceURL: org.options.instanceURL), transport: transport,
+                                          tokenProvider: org.clientCredentialsProvider(), clock: clock)
+        let input = payments(40)
+        let (start, started) = AsyncStream<Void>.makeStream()
+        let task = Task {
+            for await _ in start {}
+            return try await client.bulkIngest("Payment__c", operation: .upsert, externalIdField: "Reference__c", records: input,
+                                               options: BulkIngestOptions(maxUploadBytes: 200))
+        }
+        running.withLock { $0 = task }
+        started.finish()
+        let error = try #require(await stopped { try await task.value })
+        #expect(error.reason is CancellationError)
+        let records = error.partial.records
+        #expect(records.map(\.index) == Array(0..<40))
+        #expect(error.partial.jobs.count == 2)
+        let (first, second) = (error.partial.jobs[0].id, error.partial.jobs[1].id)
+        let saved = records.filter { $0.jobID == first }
+        #expect(!saved.isEmpty && saved.allSatisfy { if case .succeeded = $0.outcome { true } else if case .failed = $0.outcome { true } else { false } })
+        #expect(org.records(of: "Payment__c").count == saved.filter { if case .succeeded = $0.outcome { true } else { false } }.count)
+        #expect(records.filter { $0.jobID == second }.allSatisfy { $0.outcome == .unknown })
+        let never = records.filter { $0.jobID == nil }
+        #expect(!never.isEmpty && never.allSatisfy { $0.outcome == .unprocessed })
+        #expect(org.bulkJobStates[second] == .aborted)
     }
 
     @Test func aJobThatOutlivesTheTimeoutIsAbortedAndReported() async throws {

@@ -63,17 +63,6 @@ struct BulkPayment: Codable, Sendable {
         #expect(org.bulkJobStates.values.allSatisfy { $0 == .jobComplete })
     }
 
-    @Test func cancellingTheTaskAbortsTheJobOnTheServer() async throws {
-        let clock = VirtualClock(mode: .manual)
-        let (org, client) = try setUp(clock: clock)
-        let task = Task { try await client.bulkIngest("Payment__c", operation: .insert, records: payments(5)) }
-        #expect(await clock.waitForSleepers(1))  // the poller is waiting
-        task.cancel()
-        await #expect(throws: CancellationError.self) { try await task.value }
-        #expect(Array(org.bulkJobStates.values) == [.aborted])
-        #expect(org.records(of: "Payment__c").isEmpty)
-    }
-
     @Test func aTenMinuteJobCostsTensOfPollsNotHundreds() async throws {
         let recorder = EventRecorder()
         let (org, client) = try setUp(processing: .seconds(600), recorder: recorder)
