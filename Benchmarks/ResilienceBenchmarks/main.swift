@@ -76,7 +76,7 @@ nonisolated func benchmarkA() async throws {
         full.append(try await measure(iterations) { checksum &+= try await client.send(request, context: context).status })
     }
     let (b, f) = (median(bare), median(full))
-    print(String(format: "(a) pipeline cost per request: %.0f ns through Deadline → Retry → Breaker → Auth → LimitsObserver vs %.0f ns for the bare transport call (%.0f×, +%.1f µs); median of 5 × %d (checksum %d)",
+    print(String(format: "(a) pipeline cost per request: %.0f ns through Admission → Metrics → Deadline → Retry → Breaker → Auth → LimitsObserver vs %.0f ns for the bare transport call (%.0f×, +%.1f µs); median of 5 × %d (checksum %d)",
                  f, b, f / b, (f - b) / 1000, iterations, checksum))
 }
 
@@ -169,6 +169,36 @@ do {
 }
 }
 
+// (f) Result caches: storing and serving a 2,000-record query result, and opening a cache
+// directory that holds 1,000 entries.
+nonisolated func benchmarkF() async throws {
+    let records = (0..<2_000).map { ["Id": "a01\(String(format: "%015d", $0))", "Name": "Customer \($0)", "Amount__c": "\($0).50"] }
+    let data = try JSONEncoder().encode(records)
+    let result = CachedResult(data: data, storedAt: Date())
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("bench-cache-\(UUID().uuidString)")
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let memory = InMemoryResultCache()
+    let file = try FileResultCache(directory: directory)
+    var served = 0
+    func time(_ cache: any ResultCache) async throws -> (store: Double, serve: Double) {
+        var stores: [Double] = [], serves: [Double] = []
+        for _ in 0..<5 {
+            stores.append(await measure(20) { await cache.store(result, for: "SELECT Id, Name, Amount__c FROM Account") })
+            serves.append(await measure(20) { served += await cache.value(for: "SELECT Id, Name, Amount__c FROM Account")?.data.count ?? 0 })
+        }
+        return (median(stores), median(serves))
+    }
+    let inMemory = try await time(memory)
+    let onDisk = try await time(file)
+    for n in 0..<1_000 { await file.store(CachedResult(data: Data("[]".utf8), storedAt: Date()), for: "SELECT Id FROM Account LIMIT \(n)") }
+    let openStart = ContinuousClock.now
+    let reopened = try FileResultCache(directory: directory)
+    let openTime = ContinuousClock.now - openStart
+    print(String(format: "(f) result cache, a 2,000-record result (%.0f KB): in memory store %.1f µs, serve %.1f µs; file store %.0f µs, serve %.0f µs",
+                 Double(data.count) / 1_024, inMemory.store / 1_000, inMemory.serve / 1_000, onDisk.store / 1_000, onDisk.serve / 1_000)
+          + "; opening a directory of \(await reopened.count) entries \(openTime) (checksum \(served))")
+}
+
 print("ResilienceBenchmarks — \(ProcessInfo.processInfo.activeProcessorCount) cores, release build expected")
 // Memory first, so that its baseline is the empty process.
 try await benchmarkE()
@@ -176,3 +206,4 @@ try await benchmarkA()
 try await benchmarkB()
 try await benchmarkC()
 try await benchmarkD()
+try await benchmarkF()
