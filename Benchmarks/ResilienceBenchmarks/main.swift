@@ -200,10 +200,13 @@ nonisolated func benchmarkF() async throws {
 }
 
 print("ResilienceBenchmarks — \(ProcessInfo.processInfo.activeProcessorCount) cores, release build expected")
+// `ResilienceBenchmarks a c` runs only (a) and (c); no arguments runs them all.
+let chosen = Set(CommandLine.arguments.dropFirst().map { $0.lowercased() })
+func wanted(_ name: String) -> Bool { chosen.isEmpty || chosen.contains(name) }
 // Memory first, so that its baseline is the empty process.
-try await benchmarkE()
-try await benchmarkA()
-try await benchmarkB()
-try await benchmarkC()
-try await benchmarkD()
-try await benchmarkF()
+if wanted("e") { try await benchmarkE() }
+if wanted("a") { try await benchmarkA() }
+if wanted("b") { try await benchmarkB() }
+if wanted("c") { try await benchmarkC() }
+if wanted("d") { try await benchmarkD() }
+if wanted("f") { try await benchmarkF() }

@@ -26,11 +26,11 @@ public struct APIUsage: Sendable, Hashable, CustomStringConvertible {
     /// (`per-app-api-usage=…`, `api-bursts=…`); `nil` if absent or malformed.
     public static func parse(_ header: String) -> APIUsage? {
         for item in header.split(separator: ";") {
-            let parts = item.trimmingCharacters(in: .whitespaces).split(separator: "=", maxSplits: 1)
+            let parts = item.trimmingHTTPWhitespace.split(separator: "=", maxSplits: 1)
             guard parts.count == 2, parts[0].lowercased() == "api-usage" else { continue }
             let numbers = parts[1].split(separator: "/")
-            guard numbers.count == 2, let used = Int(numbers[0].trimmingCharacters(in: .whitespaces)),
-                  let max = Int(numbers[1].trimmingCharacters(in: .whitespaces)), used >= 0, max >= 0
+            guard numbers.count == 2, let used = Int(numbers[0].trimmingHTTPWhitespace),
+                  let max = Int(numbers[1].trimmingHTTPWhitespace), used >= 0, max >= 0
             else { return nil }
             return APIUsage(used: used, max: max)
         }

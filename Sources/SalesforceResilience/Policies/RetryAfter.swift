@@ -10,14 +10,14 @@ public enum RetryAfter {
     ///   - now: the current calendar date, for HTTP-date values.
     ///   - maximum: the longest wait we accept; larger requests (`99999999999`) are clamped.
     public static func delay(from value: String, now: Date, maximum: Duration) -> Duration? {
-        let trimmed = value.trimmingCharacters(in: .whitespaces)
+        let trimmed = value.trimmingHTTPWhitespace
         guard !trimmed.isEmpty else { return nil }
         if trimmed.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) {
             // Too many digits for Int64 is still a valid, enormous delay.
             guard let seconds = Int64(trimmed) else { return maximum }
             return min(.seconds(seconds), maximum)
         }
-        guard let date = HTTPDate.parse(trimmed) else { return nil }
+        guard let date = HTTPDate.parse(String(trimmed)) else { return nil }
         let interval = date.timeIntervalSince(now)
         guard interval > 0 else { return .zero }
         guard interval < maximum.seconds else { return maximum }

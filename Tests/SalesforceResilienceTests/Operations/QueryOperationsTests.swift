@@ -122,6 +122,7 @@ import Testing
         #expect(APIUsage.parse("api-usage=abc/5000") == nil)
         #expect(APIUsage.parse("api-usage=-1/5000") == nil)
         #expect(APIUsage.parse("garbage") == nil)
+        #expect(APIUsage.parse("api-bursts=1/750;\t api-usage=\t18 / 5000 ") == APIUsage(used: 18, max: 5000))  // spaces and tabs (OWS)
         #expect(APIUsage.parse("api-usage=0/0")?.fraction == 1)
     }
 }

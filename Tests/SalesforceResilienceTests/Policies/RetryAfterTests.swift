@@ -9,6 +9,7 @@ import Testing
     @Test func deltaSeconds() {
         #expect(RetryAfter.delay(from: "5", now: now, maximum: cap) == .seconds(5))
         #expect(RetryAfter.delay(from: " 0 ", now: now, maximum: cap) == .zero)
+        #expect(RetryAfter.delay(from: "\t7\t", now: now, maximum: cap) == .seconds(7))
     }
 
     @Test func httpDateInTheFuture() {
