@@ -25,12 +25,15 @@ public struct APIUsage: Sendable, Hashable, CustomStringConvertible {
     /// The `api-usage` item of a `Sforce-Limit-Info` value, ignoring other items
     /// (`per-app-api-usage=…`, `api-bursts=…`); `nil` if absent or malformed.
     public static func parse(_ header: String) -> APIUsage? {
-        for item in header.split(separator: ";") {
-            let parts = item.trimmingHTTPWhitespace.split(separator: "=", maxSplits: 1)
-            guard parts.count == 2, parts[0].lowercased() == "api-usage" else { continue }
-            let numbers = parts[1].split(separator: "/")
-            guard numbers.count == 2, let used = Int(numbers[0].trimmingHTTPWhitespace),
-                  let max = Int(numbers[1].trimmingHTTPWhitespace), used >= 0, max >= 0
+        // Parsed on every response, so on bytes.
+        for item in header.utf8.split(separator: UInt8(ascii: ";")) {
+            let trimmed = item.trimmingHTTPWhitespace
+            guard let equals = trimmed.firstIndex(of: UInt8(ascii: "=")),
+                  trimmed[..<equals].equalsIgnoringASCIICase("api-usage")
+            else { continue }
+            let numbers = trimmed[trimmed.index(after: equals)...].split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)
+            guard numbers.count == 2, let used = numbers[0].trimmingHTTPWhitespace.nonNegativeDecimal,
+                  let max = numbers[1].trimmingHTTPWhitespace.nonNegativeDecimal
             else { return nil }
             return APIUsage(used: used, max: max)
         }

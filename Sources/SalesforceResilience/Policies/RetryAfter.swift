@@ -10,7 +10,7 @@ public enum RetryAfter {
     ///   - now: the current calendar date, for HTTP-date values.
     ///   - maximum: the longest wait we accept; larger requests (`99999999999`) are clamped.
     public static func delay(from value: String, now: Date, maximum: Duration) -> Duration? {
-        let trimmed = value.trimmingHTTPWhitespace
+        let trimmed = Substring(value.utf8.trimmingHTTPWhitespace)
         guard !trimmed.isEmpty else { return nil }
         if trimmed.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) {
             // Too many digits for Int64 is still a valid, enormous delay.

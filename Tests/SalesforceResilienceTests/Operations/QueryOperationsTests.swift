@@ -123,6 +123,10 @@ import Testing
         #expect(APIUsage.parse("api-usage=-1/5000") == nil)
         #expect(APIUsage.parse("garbage") == nil)
         #expect(APIUsage.parse("api-bursts=1/750;\t api-usage=\t18 / 5000 ") == APIUsage(used: 18, max: 5000))  // spaces and tabs (OWS)
+        #expect(APIUsage.parse("API-Usage=3/4") == APIUsage(used: 3, max: 4))  // names are case-insensitive
+        #expect(APIUsage.parse("api-usage=99999999999999999999999/5000") == nil)  // overflow
+        #expect(APIUsage.parse("api-usage=1/2/3") == nil)
+        #expect(APIUsage.parse("api-usage-extra=1/2") == nil)
         #expect(APIUsage.parse("api-usage=0/0")?.fraction == 1)
     }
 }
