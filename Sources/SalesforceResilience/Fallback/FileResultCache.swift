@@ -54,7 +54,7 @@ public actor FileResultCache: ResultCache {
             var indexed: [(name: String, storedAt: Date)] = []
             for name in names {
                 let url = directory.appendingPathComponent(name)
-                if name.hasSuffix(".tmp") {  // a write interrupted before its rename
+                if name.hasSuffix(Self.suffix + ".tmp") {  // a write interrupted before its rename
                     try? files.removeItem(at: url)
                 } else if name.hasSuffix(Self.suffix) {
                     if let entry = Self.read(url) {
