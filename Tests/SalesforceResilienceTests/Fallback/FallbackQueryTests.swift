@@ -76,18 +76,4 @@ import Testing
         let result = try await client.queryWithFallback("SELECT Name FROM Account", as: Account.self, cache: cache)
         #expect(result.freshness == .stale(age: .zero, reason: .circuitOpen))
     }
-
-    @Test func theCacheExpiresOldEntriesAndEvictsTheLeastRecentlyUsed() async throws {
-        let cache = InMemoryResultCache(maxAge: .seconds(60), maxEntries: 2, clock: clock)
-        let now = clock.wallClockNow
-        await cache.store(CachedResult(data: Data("a".utf8), storedAt: now), for: "a")
-        await cache.store(CachedResult(data: Data("b".utf8), storedAt: now), for: "b")
-        _ = await cache.value(for: "a")
-        await cache.store(CachedResult(data: Data("c".utf8), storedAt: now), for: "c")
-        #expect(await cache.value(for: "b") == nil)  // least recently used
-        #expect(await cache.value(for: "a") != nil)
-        try await clock.sleep(until: clock.now + .seconds(61))
-        #expect(await cache.value(for: "a") == nil)  // too old
-        #expect(await cache.count == 1)
-    }
 }

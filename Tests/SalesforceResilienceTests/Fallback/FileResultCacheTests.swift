@@ -78,20 +78,6 @@ import Testing
         #expect(await cache.value(for: "key-a") == nil)
     }
 
-    @Test func oldEntriesExpireAndTheLeastRecentlyUsedAreEvicted() async throws {
-        let cache = try open(maxAge: .seconds(60), maxEntries: 2)
-        let now = clock.wallClockNow
-        await cache.store(CachedResult(data: Data("a".utf8), storedAt: now), for: "a")
-        await cache.store(CachedResult(data: Data("b".utf8), storedAt: now), for: "b")
-        _ = await cache.value(for: "a")
-        await cache.store(CachedResult(data: Data("c".utf8), storedAt: now), for: "c")
-        #expect(await cache.value(for: "b") == nil)  // least recently used
-        #expect(try entryFiles().count == 2)
-        try await clock.sleep(until: clock.now + .seconds(61))
-        #expect(await cache.value(for: "a") == nil)  // too old
-        #expect(try entryFiles().count == 1)
-    }
-
     @Test func reopeningWithASmallerBoundKeepsTheNewest() async throws {
         let now = clock.wallClockNow
         let cache = try open()
