@@ -22,8 +22,23 @@ public struct ChaosFault: Sendable {
         case latency(Duration)
         /// Fail before sending: the inner transport never sees the request (`notSent`).
         case connectionFailure
-        /// Forward the request (the server commits it), then lose the answer (`ambiguous`).
+        /// Answer with exactly this response instead of forwarding (a 429 with a Salesforce
+        /// error body, say).
+        case answer(HTTPResponse)
+        /// Forward the request (the server commits it), then lose the answer (`ambiguous`). Over
+        /// the wire: the connection is closed without a byte of the answer.
         case lostResponse
+        /// Forward the request (committed), start the answer, and break the connection half-way
+        /// through its body. Over the wire: a TCP reset after half the body; in memory: an
+        /// ambiguous `connectionLost`.
+        case resetMidResponse
+        /// Forward the request (committed), then say nothing for this long before closing. Over
+        /// the wire: no byte is sent, so only the client's attempt timeout ends the wait; in
+        /// memory: a sleep on the clock, then an ambiguous `timedOut`.
+        case stall(Duration)
+        /// Forward the request and send the answer a few bytes at a time with a pause between
+        /// pieces. In memory: the total of the pauses as latency.
+        case slowDrip(bytesPerPiece: Int, interval: Duration)
     }
 
     /// Which requests a fault may hit.
@@ -60,7 +75,11 @@ public struct ChaosFault: Sendable {
         case .serverError: "server error"
         case .latency: "latency"
         case .connectionFailure: "connection failure"
+        case .answer(let response): "answer \(response.status)"
         case .lostResponse: "lost response"
+        case .resetMidResponse: "reset mid-response"
+        case .stall: "stall"
+        case .slowDrip: "slow drip"
         }
     }
 
@@ -75,6 +94,18 @@ public struct ChaosFault: Sendable {
     /// A burst of 429s.
     public static func throttled(from start: Duration, for duration: Duration, probability: Double = 1, retryAfter: String? = "1") -> ChaosFault {
         ChaosFault(.respond(status: 429, retryAfter: retryAfter, html: false), window: start..<(start + duration), probability: probability)
+    }
+
+    /// A burst of 429s carrying a Salesforce error body, as some gateways and APIs send:
+    /// `[{"errorCode": code, "message": message}]`.
+    public static func throttled(
+        from start: Duration, for duration: Duration, probability: Double = 1, retryAfter: String? = nil,
+        errorCode: String, message: String
+    ) -> ChaosFault {
+        var headers: HTTPHeaders = [:]
+        if let retryAfter { headers["Retry-After"] = retryAfter }
+        return ChaosFault(.answer(.salesforceError(429, code: errorCode, message: message, headers: headers)),
+                          window: start..<(start + duration), probability: probability, scope: .dataAPI)
     }
 
     /// Random 500/502/504 with HTML bodies, in a window or always.
@@ -95,6 +126,21 @@ public struct ChaosFault: Sendable {
     /// Responses lost after the server processed the request.
     public static func lostResponses(probability: Double, window: Range<Duration>? = nil, scope: Scope = .dataAPI) -> ChaosFault {
         ChaosFault(.lostResponse, window: window, probability: probability, scope: scope)
+    }
+
+    /// Answers broken off half-way through the body, after the server processed the request.
+    public static func resetsMidResponse(probability: Double, window: Range<Duration>? = nil, scope: Scope = .dataAPI) -> ChaosFault {
+        ChaosFault(.resetMidResponse, window: window, probability: probability, scope: scope)
+    }
+
+    /// Requests processed and then never answered for `duration`.
+    public static func stalls(_ duration: Duration, probability: Double, window: Range<Duration>? = nil, scope: Scope = .dataAPI) -> ChaosFault {
+        ChaosFault(.stall(duration), window: window, probability: probability, scope: scope)
+    }
+
+    /// Answers sent `bytesPerPiece` at a time with `interval` between pieces.
+    public static func slowDrip(bytesPerPiece: Int = 16, interval: Duration, probability: Double = 1, window: Range<Duration>? = nil) -> ChaosFault {
+        ChaosFault(.slowDrip(bytesPerPiece: max(1, bytesPerPiece), interval: interval), window: window, probability: probability)
     }
 
     func applies(to request: HTTPRequest, at elapsed: Duration) -> Bool {
