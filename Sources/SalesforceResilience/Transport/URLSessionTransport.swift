@@ -3,50 +3,74 @@ import Foundation
 import FoundationNetworking
 #endif
 
-/// The production ``HTTPTransport``, built on `URLSession`.
+/// The ``HTTPTransport`` built on `URLSession`: the one that needs no dependency.
 ///
-/// - Each call is one attempt bounded by ``Options-swift.struct/attemptTimeout``.
+/// - Each call is one attempt, bounded by ``Options-swift.struct/attemptTimeout``.
+/// - By default every attempt uses a **new connection** (``ConnectionPolicy-swift.enum/freshPerAttempt``).
+///   On a reused keep-alive connection, URLSession's HTTP stack (libcurl on Linux) silently
+///   re-sends a request whose answer was lost: a GET goes out twice, and a PATCH or PUT goes out
+///   again *without its body* and then hangs until the timeout while a core spins. On a fresh
+///   connection a lost answer surfaces at once as an ambiguous ``TransportError``, and only
+///   ``RetryMiddleware`` decides whether to send again. Docs/Transports.md has the measurements.
 /// - Redirects are not followed: a Salesforce API never needs one, and following one could send
 ///   the `Authorization` header to another host. The 3xx response is returned instead.
 /// - `URLError`s become ``TransportError``s that say whether the request may have been sent;
 ///   cancellation of the calling task becomes `CancellationError`.
+///
+/// On Linux, FoundationNetworking keeps a core busy while it waits for an answer on a new
+/// connection (about 0.8 CPU-seconds per second of waiting, measured). Servers that make many
+/// long calls should use the AsyncHTTPClient transport of `Examples/PaymentService`.
 public struct URLSessionTransport: HTTPTransport {
+    /// Whether attempts share connections.
+    public enum ConnectionPolicy: String, Sendable, Hashable {
+        /// A new session, and so a new connection, for every attempt; closed when it ends.
+        /// Costs a TCP (and TLS) handshake per attempt, and guarantees that the HTTP stack never
+        /// re-sends a request on its own.
+        case freshPerAttempt
+        /// One session whose keep-alive connections are reused. Faster; but on Linux a lost
+        /// answer on a reused connection makes the stack re-send the request by itself (see above).
+        case reuse
+    }
+
     /// Settings for the transport.
     public struct Options: Sendable {
-        /// Upper bound for one attempt, from sending to the last byte of the response.
-        /// Default 60 s: long enough for a large query page, short enough that a hung
-        /// connection is abandoned while the caller's deadline still allows a retry.
+        /// Upper bound for one attempt, from connecting to the last byte of the response. A
+        /// connection that cannot be made in this time counts as ambiguous: URLSession gives no
+        /// separate connect event to tell "never connected" apart. Default 60 s: long enough for a
+        /// large query page, short enough that a hung connection is abandoned while the caller's
+        /// deadline still allows a retry.
         public var attemptTimeout: Duration
+        /// Whether attempts share connections. Default ``ConnectionPolicy-swift.enum/freshPerAttempt``.
+        public var connections: ConnectionPolicy
 
         /// Creates options.
-        public init(attemptTimeout: Duration = .seconds(60)) {
+        public init(attemptTimeout: Duration = .seconds(60), connections: ConnectionPolicy = .freshPerAttempt) {
             self.attemptTimeout = attemptTimeout
+            self.connections = connections
         }
 
         /// The defaults.
         public static let `default` = Options()
     }
 
-    private let session: URLSession
-    private let options: Options
+    private let shared: URLSession?
+    /// The options in force.
+    public let options: Options
 
-    /// Creates a transport with its own ephemeral session that refuses redirects.
+    /// Creates a transport with ephemeral sessions (no cookies, no cache) that refuse redirects.
     public init(options: Options = .default) {
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.httpCookieStorage = nil
-        configuration.urlCache = nil
-        configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
-        self.session = URLSession(configuration: configuration, delegate: RedirectRefuser(), delegateQueue: nil)
         self.options = options
+        self.shared = options.connections == .reuse ? Self.makeSession() : nil
     }
 
-    /// Creates a transport over a session you configured (proxies, TLS pinning).
+    /// Creates a transport over a session you configured (proxies, TLS pinning). Its connection
+    /// reuse is the session's own: see ``ConnectionPolicy-swift.enum/reuse`` for what that risks.
     ///
     /// Give the session a delegate that refuses redirects if the `Authorization` header must
     /// never follow one.
     public init(session: URLSession, options: Options = .default) {
-        self.session = session
-        self.options = options
+        self.shared = session
+        self.options = Options(attemptTimeout: options.attemptTimeout, connections: .reuse)
     }
 
     /// Sends `request` once; see ``HTTPTransport/send(_:)``.
@@ -60,7 +84,8 @@ public struct URLSessionTransport: HTTPTransport {
         for field in request.headers {
             urlRequest.addValue(field.value, forHTTPHeaderField: field.name)
         }
-        let session = self.session
+        let session = shared ?? Self.makeSession()
+        defer { if shared == nil { session.finishTasksAndInvalidate() } }
         let timeout = options.attemptTimeout
         let urlRequestCopy = urlRequest
         return try await withThrowingTaskGroup(of: HTTPResponse.self) { group in
@@ -68,7 +93,7 @@ public struct URLSessionTransport: HTTPTransport {
                 do {
                     let (data, response) = try await session.data(for: urlRequestCopy)
                     guard let http = response as? HTTPURLResponse else {
-                        throw TransportError.ambiguous(.badResponse, "response was not HTTP")
+                        throw TransportError.ambiguous(.badResponse, "the response was not HTTP")
                     }
                     return HTTPResponse(status: http.statusCode, headers: Self.headers(of: http), body: data)
                 } catch let error as URLError {
@@ -77,14 +102,23 @@ public struct URLSessionTransport: HTTPTransport {
             }
             group.addTask {
                 try await Task.sleep(for: timeout)
-                throw TransportError.ambiguous(.timedOut, "no response within \(timeout)")
+                throw TransportError.ambiguous(.timedOut, "no complete answer within the attempt timeout of \(timeout)")
             }
             defer { group.cancelAll() }
             guard let first = try await group.next() else {
-                throw TransportError.ambiguous(.other, "transport produced no result")
+                throw TransportError.ambiguous(.other, "the transport produced no result")
             }
             return first
         }
+    }
+
+    private static func makeSession() -> URLSession {
+        let configuration = URLSessionConfiguration.ephemeral
+        configuration.httpCookieStorage = nil
+        configuration.httpShouldSetCookies = false
+        configuration.urlCache = nil
+        configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
+        return URLSession(configuration: configuration, delegate: RedirectRefuser(), delegateQueue: nil)
     }
 
     private static func headers(of response: HTTPURLResponse) -> HTTPHeaders {
@@ -95,36 +129,37 @@ public struct URLSessionTransport: HTTPTransport {
         return headers
     }
 
-    /// Maps a `URLError` to the delivery it implies.
+    /// Maps a `URLError` to the delivery it implies, with a message that says what happened.
     static func map(_ error: URLError) -> any Error {
         let code = error.code
-        let detail = "URLError \(code.rawValue)"
-        func make(_ delivery: TransportError.Delivery, _ kind: TransportError.Kind) -> TransportError {
-            TransportError(delivery: delivery, kind: kind, message: detail, underlyingCode: code.rawValue)
+        func make(_ delivery: TransportError.Delivery, _ kind: TransportError.Kind, _ text: String) -> TransportError {
+            TransportError(delivery: delivery, kind: kind, message: "\(text) (URLError \(code.rawValue))", underlyingCode: code.rawValue)
         }
         switch code {
         case .cancelled:
             return CancellationError()
         case .cannotConnectToHost:
-            return make(.notSent, .connectionRefused)
+            return make(.notSent, .connectionRefused, "the host refused the connection")
         case .cannotFindHost, .dnsLookupFailed:
-            return make(.notSent, .dnsFailure)
+            return make(.notSent, .dnsFailure, "the host name did not resolve")
         case .notConnectedToInternet, .internationalRoamingOff, .callIsActive, .dataNotAllowed:
-            return make(.notSent, .notConnected)
+            return make(.notSent, .notConnected, "there is no network connection")
         case .secureConnectionFailed, .serverCertificateHasBadDate, .serverCertificateUntrusted,
              .serverCertificateHasUnknownRoot, .serverCertificateNotYetValid,
              .clientCertificateRejected, .clientCertificateRequired, .appTransportSecurityRequiresSecureConnection:
-            return make(.notSent, .tlsFailure)
+            return make(.notSent, .tlsFailure, "the TLS handshake failed")
         case .badURL, .unsupportedURL:
-            return make(.notSent, .badURL)
+            return make(.notSent, .badURL, "the URL cannot be used")
         case .timedOut:
-            return make(.ambiguous, .timedOut)
+            return make(.ambiguous, .timedOut, "no answer in time")
         case .networkConnectionLost:
-            return make(.ambiguous, .connectionLost)
-        case .badServerResponse, .cannotParseResponse, .cannotDecodeRawData, .cannotDecodeContentData:
-            return make(.ambiguous, .badResponse)
+            return make(.ambiguous, .connectionLost, "the connection broke while the request or its answer was in flight")
+        case .badServerResponse:
+            return make(.ambiguous, .badResponse, "the server closed the connection without a complete answer")
+        case .cannotParseResponse, .cannotDecodeRawData, .cannotDecodeContentData:
+            return make(.ambiguous, .badResponse, "the answer was not valid HTTP")
         default:
-            return make(.ambiguous, .other)
+            return make(.ambiguous, .other, "the request failed")
         }
     }
 }
