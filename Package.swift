@@ -30,20 +30,14 @@ let package = Package(
             dependencies: ["SalesforceResilience", "SalesforceResilienceTesting", "PaymentPosterKit"],
             path: "Benchmarks/ResilienceBenchmarks"
         ),
-        // Test-only helpers shared by the test targets (a loopback HTTP server); not a product.
-        .target(
-            name: "TestSupport",
-            dependencies: ["SalesforceResilience", "SalesforceResilienceTesting"],
-            path: "Tests/Support"
-        ),
         .testTarget(
             name: "PaymentPosterTests",
             // The executable is a dependency so the process-level tests can launch it.
-            dependencies: ["PaymentPoster", "PaymentPosterKit", "SalesforceResilience", "SalesforceResilienceTesting", "TestSupport"]
+            dependencies: ["PaymentPoster", "PaymentPosterKit", "SalesforceResilience", "SalesforceResilienceTesting"]
         ),
         .testTarget(
             name: "SalesforceResilienceTests",
-            dependencies: ["SalesforceResilience", "SalesforceResilienceTesting", "TestSupport"]
+            dependencies: ["SalesforceResilience", "SalesforceResilienceTesting"]
         ),
         .testTarget(
             name: "SalesforceResilienceTestingTests",

@@ -1,7 +1,6 @@
 import Foundation
 import SalesforceResilience
 import SalesforceResilienceTesting
-import TestSupport
 import Synchronization
 import Testing
 #if canImport(Glibc)
@@ -86,7 +85,7 @@ import Darwin
         let (landed, reached) = AsyncStream<Void>.makeStream()
         let (killed, kills) = AsyncStream<Void>.makeStream()
         var served: SalesforceSimulator?
-        let server = try TransportServer { url in
+        let server = try LoopbackHTTPServer { url in
             let org = SalesforceSimulator(options: SimulatorOptions(instanceURL: url), clock: SystemClock())
             served = org
             return KillPoint(org: org, threshold: 150, reached: reached, killed: killed)
@@ -97,7 +96,7 @@ import Darwin
         }
         let org = try #require(served)
         let journal = FileManager.default.temporaryDirectory.appendingPathComponent("poster-kill-\(UUID().uuidString).journal").path
-        let arguments = ["--instance-url", server.server.baseURL.absoluteString, "--allow-http-loopback", "--journal", journal,
+        let arguments = ["--instance-url", server.baseURL.absoluteString, "--allow-http-loopback", "--journal", journal,
                          "--count", "\(count)", "--rate", "300", "--quiet"]
 
         let (first, firstExit) = try launch(arguments)
