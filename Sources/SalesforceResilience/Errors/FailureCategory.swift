@@ -4,8 +4,14 @@
 public enum FailureCategory: String, Sendable, Hashable, CaseIterable {
     /// 500, 502, 503, 504, 408 or `SERVER_UNAVAILABLE`: the server or an edge proxy is struggling.
     case transientServer
-    /// 429, or `REQUEST_LIMIT_EXCEEDED` for a concurrency limit: slow down, then retry.
+    /// 429 (whatever its body says), or OAuth's `rate_limit_exceeded`: a short wait, honouring
+    /// `Retry-After`, then retry.
     case throttled
+    /// 403 `REQUEST_LIMIT_EXCEEDED` that is not the daily allowance: the org's concurrent
+    /// long-running request limit (`ConcurrentPerOrgLongTxn`, `ConcurrentRequests`), which clears
+    /// in seconds, or a message this library does not recognise. Retried after a longer pause
+    /// (``RetryPolicy/limitBackoff``), never a stop of minutes.
+    case requestLimited
     /// 401 `INVALID_SESSION_ID`: the access token expired; refresh once and replay.
     case sessionExpired
     /// 403 `REQUEST_LIMIT_EXCEEDED` for the rolling 24-hour API allowance: retrying in seconds cannot help.
@@ -35,7 +41,7 @@ public enum FailureCategory: String, Sendable, Hashable, CaseIterable {
     public var action: RunbookAction {
         switch self {
         case .transientServer, .transientNetwork, .ambiguousNetwork, .rowLockContention: .retry
-        case .throttled, .apiLimitExceeded: .slowDown
+        case .throttled, .requestLimited, .apiLimitExceeded: .slowDown
         case .sessionExpired, .authenticationFailed: .reauthenticate
         case .clientError, .unknown: .fixTheCode
         case .circuitOpen, .deadlineExceeded, .shed: .fallBack
@@ -48,7 +54,7 @@ public enum FailureCategory: String, Sendable, Hashable, CaseIterable {
     /// `sessionExpired` is not retried here: the auth middleware refreshes and replays once.
     public func isRetryable(idempotent: Bool) -> Bool {
         switch self {
-        case .transientServer, .throttled, .rowLockContention, .transientNetwork: true
+        case .transientServer, .throttled, .requestLimited, .rowLockContention, .transientNetwork: true
         case .ambiguousNetwork: idempotent
         default: false
         }
@@ -59,14 +65,16 @@ public enum FailureCategory: String, Sendable, Hashable, CaseIterable {
     /// Code bugs and auth failures never qualify: stale data would hide them.
     public var allowsFallback: Bool {
         switch self {
-        case .transientServer, .throttled, .transientNetwork, .ambiguousNetwork, .circuitOpen, .deadlineExceeded, .apiLimitExceeded, .shed: true
+        case .transientServer, .throttled, .requestLimited, .transientNetwork, .ambiguousNetwork, .circuitOpen, .deadlineExceeded,
+             .apiLimitExceeded, .shed: true
         default: false
         }
     }
 
     /// Whether the failure says the server is unhealthy, and so counts toward opening a breaker.
     ///
-    /// Row-lock contention, auth failures and code bugs prove the server is answering.
+    /// Row-lock contention, auth failures, code bugs and the org's request limits prove the server
+    /// is answering.
     public var countsAsBreakerFailure: Bool {
         switch self {
         case .transientServer, .throttled, .transientNetwork, .ambiguousNetwork: true

@@ -5,10 +5,12 @@ import FoundationNetworking
 
 /// The one place that decides what a response or an error means, in the runbook's terms.
 ///
-/// The error code in the body wins over the HTTP status: Salesforce returns
-/// `UNABLE_TO_LOCK_ROW` with 400 or 409, and `REQUEST_LIMIT_EXCEEDED` with 403 for both the
-/// daily allowance and concurrency limits. Bodies that are not Salesforce JSON (an HTML page from
-/// a proxy, an empty or truncated body, invalid UTF-8) fall back to the status.
+/// The error code in the body wins over the HTTP status — Salesforce returns
+/// `UNABLE_TO_LOCK_ROW` with 400, 409 or 500 — with one exception: a 429 is throttling whatever
+/// its body says. `REQUEST_LIMIT_EXCEEDED` is read by its message: `TotalRequests` is the daily
+/// allowance; anything else (the concurrency limits, or a message not seen before) is
+/// ``FailureCategory/requestLimited``, retried after a pause. Bodies that are not Salesforce JSON
+/// (an HTML page from a proxy, an empty or truncated body, invalid UTF-8) fall back to the status.
 public struct OutcomeClassifier: Sendable {
     /// Categories for error codes, consulted before the built-in table; use it to treat an
     /// org-specific code differently.
@@ -83,12 +85,11 @@ public struct OutcomeClassifier: Sendable {
     }
 
     private func category(status: Int, errors: [SalesforceAPIError]) -> FailureCategory {
+        // A gateway's 429 may carry REQUEST_LIMIT_EXCEEDED; it is still a request to slow down.
+        if status == 429 { return .throttled }
         for error in errors {
             if let category = overrides[error.errorCode] { return category }
-            if error.errorCode == "REQUEST_LIMIT_EXCEEDED" {
-                // The same code reports concurrency limits, which clear in seconds.
-                return error.message.localizedCaseInsensitiveContains("concurrent") ? .throttled : .apiLimitExceeded
-            }
+            if error.errorCode == "REQUEST_LIMIT_EXCEEDED" { return Self.requestLimitCategory(message: error.message) }
             if let category = Self.knownCodes[error.errorCode] { return category }
         }
         switch status {
@@ -100,6 +101,14 @@ public struct OutcomeClassifier: Sendable {
         case 300..<500: return .clientError
         default: return .unknown
         }
+    }
+
+    /// `REQUEST_LIMIT_EXCEEDED` reports several limits under one code. Only the daily allowance
+    /// ("TotalRequests Limit exceeded.") is worth stopping for: it is a rolling 24-hour window.
+    /// The concurrency limits clear in seconds, and an unknown message is safest treated as a
+    /// longer throttle than a stop of minutes.
+    static func requestLimitCategory(message: String) -> FailureCategory {
+        message.range(of: "TotalRequests", options: .caseInsensitive) != nil ? .apiLimitExceeded : .requestLimited
     }
 
     // MARK: Errors

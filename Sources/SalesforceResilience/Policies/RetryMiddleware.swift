@@ -83,7 +83,7 @@ public struct RetryMiddleware: Middleware {
             wait = max(.zero, retryAt - clock.now)
         } else {
             guard category.isRetryable(idempotent: context.isIdempotent) else { return nil }
-            wait = delay(for: failure, retry: retries + 1)
+            wait = delay(for: failure, category: category, retry: retries + 1)
         }
         if context.attempt >= policy.maxAttempts {
             events.emit(.retriesExhausted(operation: context.operation, attempts: context.attempt, reason: category, limit: .maxAttempts))
@@ -96,11 +96,11 @@ public struct RetryMiddleware: Middleware {
         return wait
     }
 
-    private func delay(for failure: any Error, retry: Int) -> Duration {
+    private func delay(for failure: any Error, category: FailureCategory, retry: Int) -> Duration {
         if let header = (failure as? SalesforceError)?.retryAfterHeader,
            let serverDelay = RetryAfter.delay(from: header, now: clock.wallClockNow, maximum: policy.maxRetryAfter) {
             return serverDelay
         }
-        return policy.backoff.delay(forRetry: retry, unit: random.nextUnit())
+        return policy.backoff(for: category).delay(forRetry: retry, unit: random.nextUnit())
     }
 }

@@ -78,7 +78,7 @@ extension SalesforceClient {
         let codes = snapshot.failuresByErrorCode.sorted { $0.value > $1.value }.prefix(3).map { "\($0.key) ×\($0.value)" }.joined(separator: ", ")
         let action: TriageReport.Action = switch dominant {
         case .clientError: .rollBackCodeBug
-        case .throttled: .slowDown
+        case .throttled, .requestLimited: .slowDown
         case .sessionExpired, .authenticationFailed: .reauthenticate
         case .apiLimitExceeded: .switchToCriticalOnly
         case let other where other.allowsFallback: .enableFallbackMode

@@ -31,9 +31,25 @@ import Testing
         #expect(FailureCategory.apiLimitExceeded.isRetryable(idempotent: true) == false)
     }
 
-    @Test func concurrencyLimitWithTheSameCodeIsThrottled() {
-        let response = HTTPResponse.salesforceError(403, code: "REQUEST_LIMIT_EXCEEDED", message: "ConcurrentPerOrgLongTxn Limit exceeded")
+    @Test func aDailyLimitMessageInAnyCaseStillStopsForTheDay() {
+        let response = HTTPResponse.salesforceError(403, code: "REQUEST_LIMIT_EXCEEDED", message: "totalrequests limit exceeded")
+        #expect(classifier.classify(response) == .apiLimitExceeded)
+    }
+
+    @Test(arguments: ["ConcurrentPerOrgLongTxn Limit exceeded", "ConcurrentRequests Limit exceeded", "Too many requests", ""])
+    func otherRequestLimitMessagesAreALongerThrottleNotADailyStop(message: String) {
+        let response = HTTPResponse.salesforceError(403, code: "REQUEST_LIMIT_EXCEEDED", message: message)
+        #expect(classifier.classify(response) == .requestLimited)
+        #expect(FailureCategory.requestLimited.isRetryable(idempotent: true))
+        #expect(FailureCategory.requestLimited.action == .slowDown)
+        #expect(FailureCategory.requestLimited.countsAsBreakerFailure == false)
+    }
+
+    @Test func a429IsThrottlingWhateverItsBodySays() {
+        // Seen from a gateway: 429 with REQUEST_LIMIT_EXCEEDED. It is not the daily allowance.
+        let response = HTTPResponse.salesforceError(429, code: "REQUEST_LIMIT_EXCEEDED", message: "Too many requests", headers: ["Retry-After": "1"])
         #expect(classifier.classify(response) == .throttled)
+        #expect(classifier.classify(.salesforceError(429, code: "REQUEST_LIMIT_EXCEEDED", message: "TotalRequests Limit exceeded.")) == .throttled)
     }
 
     @Test(arguments: [400, 409, 500])

@@ -57,6 +57,23 @@ import Testing
         #expect(retryDelays == [.seconds(90)])
     }
 
+    @Test func aRequestLimitThatIsNotTheDailyOneIsRetriedAfterTheLongerLimitBackoff() async throws {
+        let limited = HTTPResponse.salesforceError(403, code: "REQUEST_LIMIT_EXCEEDED", message: "ConcurrentPerOrgLongTxn Limit exceeded")
+        let transport = MockTransport(responses: [.success(limited), .success(limited), .success(.status(200))])
+        let policy = RetryPolicy(limitBackoff: Backoff(initial: .seconds(5), multiplier: 2, maximum: .seconds(60), jitter: .none))
+        let response = try await pipeline(transport, policy: policy).send(makeRequest(), context: makeContext())
+        #expect(response.status == 200)
+        #expect(retryDelays == [.seconds(5), .seconds(10)])
+    }
+
+    @Test func a429WithARequestLimitBodyWaitsOnlyItsRetryAfter() async throws {
+        let throttled = HTTPResponse.salesforceError(429, code: "REQUEST_LIMIT_EXCEEDED", message: "Too many requests", headers: ["Retry-After": "1"])
+        let transport = MockTransport(responses: [.success(throttled), .success(.status(200))])
+        _ = try await pipeline(transport).send(makeRequest(), context: makeContext())
+        #expect(retryDelays == [.seconds(1)])
+        #expect(clock.elapsed == .seconds(1))
+    }
+
     @Test func codeBugsAreNotRetried() async throws {
         let transport = MockTransport(responses: [.success(.salesforceError(400, code: "MALFORMED_QUERY", message: "unexpected token"))])
         let error = await #expect(throws: SalesforceError.self) {
