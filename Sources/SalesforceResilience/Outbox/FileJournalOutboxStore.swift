@@ -8,6 +8,9 @@ import Darwin
 /// A durable ``OutboxStore``: an append-only journal of JSON lines, each `fsync`ed before the
 /// call returns, so an enqueued record survives `kill -9` and power loss.
 ///
+/// - The first line names the format and its version; a file that is neither a journal nor a
+///   journal written before the header existed is refused, never truncated.
+/// - ``metadata`` labels the journal itself (the org and job it belongs to) and survives compaction.
 /// - Recovery replays the journal. Only lines ended by a newline count: a write torn by a crash
 ///   leaves an unterminated last line, which is discarded (and cut from the file).
 /// - When the journal holds many more lines than pending entries, it is compacted: the pending
@@ -19,6 +22,18 @@ public actor FileJournalOutboxStore: OutboxStore {
     public struct JournalError: Error, Sendable, CustomStringConvertible {
         /// What went wrong.
         public var description: String
+
+        /// `what` followed by the system's explanation of `errno`.
+        static func system(_ what: String, _ code: Int32 = errno) -> JournalError {
+            JournalError(description: "\(what): \(String(cString: strerror(code))) (errno \(code))")
+        }
+    }
+
+    /// The first line of every journal this version writes.
+    static let header = Data(#"{"format":"SalesforceResilience.OutboxJournal","version":1}"#.utf8) + Data([0x0A])
+    private struct Header: Decodable {
+        let format: String
+        let version: Int
     }
 
     /// The journal's path.
@@ -27,6 +42,8 @@ public actor FileJournalOutboxStore: OutboxStore {
     public nonisolated var deadLetterPath: String { path + ".deadletter.jsonl" }
     private var descriptor: Int32
     private var state: OutboxState
+    /// The journal's labels, such as the org and job it belongs to; see ``setMetadata(_:)``.
+    public private(set) var metadata: [String: String]
     private var journalBytes = 0
     private var enqueuedBytes = 0
     private var enqueuedEntries = 0
@@ -41,16 +58,22 @@ public actor FileJournalOutboxStore: OutboxStore {
         self.path = path
         self.compactAfterBytes = compactAfterBytes
         unlink(path + ".compact")  // a compaction interrupted before its rename
-        let (state, validBytes) = try Self.replay(path: path)
-        self.state = state
-        self.journalBytes = validBytes
-        self.enqueuedBytes = validBytes
-        self.enqueuedEntries = max(1, state.entries.count)
+        let replayed = try Self.replay(path: path)
+        self.state = replayed.state
+        self.metadata = replayed.metadata
+        self.journalBytes = replayed.validBytes
+        self.enqueuedBytes = replayed.validBytes
+        self.enqueuedEntries = max(1, replayed.state.entries.count)
         descriptor = open(path, O_WRONLY | O_CREAT, 0o644)
-        guard descriptor >= 0 else { throw JournalError(description: "cannot open \(path): errno \(errno)") }
+        guard descriptor >= 0 else { throw JournalError.system("cannot open \(path)") }
         // Cut a torn last line so the next append starts on a line of its own.
-        guard ftruncate(descriptor, off_t(validBytes)) == 0, lseek(descriptor, 0, SEEK_END) >= 0 else {
-            throw JournalError(description: "cannot truncate \(path): errno \(errno)")
+        guard ftruncate(descriptor, off_t(replayed.validBytes)) == 0, lseek(descriptor, 0, SEEK_END) >= 0 else {
+            throw JournalError.system("cannot truncate \(path)")
+        }
+        if replayed.validBytes == 0 {
+            try Self.writeAll(descriptor, Self.header)
+            guard fsync(descriptor) == 0 else { throw JournalError.system("fsync \(path)") }
+            journalBytes = Self.header.count
         }
     }
 
@@ -96,10 +119,10 @@ public actor FileJournalOutboxStore: OutboxStore {
             text.append(0x0A)
         }
         let file = open(deadLetterPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
-        guard file >= 0 else { throw JournalError(description: "cannot open \(deadLetterPath): errno \(errno)") }
+        guard file >= 0 else { throw JournalError.system("cannot open \(deadLetterPath)") }
         defer { close(file) }
         try Self.writeAll(file, text)
-        guard fsync(file) == 0 else { throw JournalError(description: "fsync failed: errno \(errno)") }
+        guard fsync(file) == 0 else { throw JournalError.system("fsync \(deadLetterPath)") }
         let keys = letters.map(\.entry.key)
         try append(.deadLetter(keys))
         state.apply(.deadLetter(keys))
@@ -108,6 +131,13 @@ public actor FileJournalOutboxStore: OutboxStore {
     /// See ``OutboxStore/backlog()``.
     public func backlog() -> (count: Int, oldest: Date?) {
         (state.entries.count, state.pending(limit: 1).first?.enqueuedAt)
+    }
+
+    /// Merges `values` into the journal's ``metadata`` durably (one `fsync`ed line).
+    public func setMetadata(_ values: [String: String]) throws {
+        guard !values.isEmpty else { return }
+        try append(.metadata(values))
+        metadata.merge(values) { $1 }
     }
 
     /// Every dead letter written so far.
@@ -124,7 +154,7 @@ public actor FileJournalOutboxStore: OutboxStore {
         var data = try encoder.encode(change)
         data.append(0x0A)
         try Self.writeAll(descriptor, data)
-        guard fsync(descriptor) == 0 else { throw JournalError(description: "fsync failed: errno \(errno)") }
+        guard fsync(descriptor) == 0 else { throw JournalError.system("fsync \(path)") }
         journalBytes += data.count
         return data.count
     }
@@ -135,23 +165,28 @@ public actor FileJournalOutboxStore: OutboxStore {
         guard journalBytes > compactAfterBytes, journalBytes > 4 * state.entries.count * averageEntry else { return }
         let temporary = path + ".compact"
         let file = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        guard file >= 0 else { throw JournalError(description: "cannot open \(temporary): errno \(errno)") }
+        guard file >= 0 else { throw JournalError.system("cannot open \(temporary)") }
         let live = state.pending(limit: Int.max)
-        var data = try encoder.encode(OutboxChange.enqueue(live))
+        var data = Self.header
+        if !metadata.isEmpty {
+            data.append(try encoder.encode(OutboxChange.metadata(metadata)))
+            data.append(0x0A)
+        }
+        data.append(try encoder.encode(OutboxChange.enqueue(live)))
         data.append(0x0A)
         do {
             try Self.writeAll(file, data)
-            guard fsync(file) == 0 else { throw JournalError(description: "fsync failed: errno \(errno)") }
+            guard fsync(file) == 0 else { throw JournalError.system("fsync \(temporary)") }
         } catch {
             close(file)
             throw error
         }
         close(file)
-        guard rename(temporary, path) == 0 else { throw JournalError(description: "rename failed: errno \(errno)") }
+        guard rename(temporary, path) == 0 else { throw JournalError.system("cannot rename \(temporary) to \(path)") }
         Self.syncDirectory(of: path)
         close(descriptor)
         descriptor = open(path, O_WRONLY | O_APPEND, 0o644)
-        guard descriptor >= 0 else { throw JournalError(description: "cannot reopen \(path): errno \(errno)") }
+        guard descriptor >= 0 else { throw JournalError.system("cannot reopen \(path)") }
         var compacted = OutboxState()
         compacted.apply(.enqueue(live))
         state = compacted
@@ -160,24 +195,45 @@ public actor FileJournalOutboxStore: OutboxStore {
         enqueuedEntries = live.count
     }
 
-    private static func replay(path: String) throws -> (OutboxState, Int) {
+    private struct Replay {
         var state = OutboxState()
-        guard let data = FileManager.default.contents(atPath: path) else { return (state, 0) }
+        var metadata: [String: String] = [:]
+        var validBytes = 0
+    }
+
+    private static func replay(path: String) throws -> Replay {
+        var replay = Replay()
+        guard let data = FileManager.default.contents(atPath: path), !data.isEmpty else { return replay }
         let decoder = JSONDecoder()
         var start = data.startIndex
         var lines = 0
         while let newline = data[start...].firstIndex(of: 0x0A) {
-            let bytes = data[start..<newline]
-            if !bytes.isEmpty {
-                guard let line = try? decoder.decode(OutboxChange.self, from: Data(bytes)) else {
-                    throw JournalError(description: "\(path): line \(lines + 1) is corrupt; refusing to drop what follows it")
+            let bytes = Data(data[start..<newline])
+            lines += 1
+            if lines == 1, let header = try? decoder.decode(Header.self, from: bytes) {
+                guard header.format == "SalesforceResilience.OutboxJournal" else { throw notAJournal(path) }
+                guard header.version <= 1 else {
+                    throw JournalError(description: "\(path) is an outbox journal of format version \(header.version), written by a newer version of this library")
                 }
-                state.apply(line)
-                lines += 1
+            } else if !bytes.isEmpty {
+                guard let line = try? decoder.decode(OutboxChange.self, from: bytes) else {
+                    if lines == 1 { throw notAJournal(path) }
+                    throw JournalError(description: "\(path): line \(lines) is corrupt; refusing to drop what follows it")
+                }
+                if case .metadata(let values) = line { replay.metadata.merge(values) { $1 } }
+                replay.state.apply(line)
             }
             start = newline + 1
         }
-        return (state, start - data.startIndex)
+        // A file with no complete line is ours only if it is the start of our own header, torn by
+        // a crash while the journal was being created. Anything else is someone else's file.
+        if lines == 0, !header.starts(with: data) { throw notAJournal(path) }
+        replay.validBytes = start - data.startIndex
+        return replay
+    }
+
+    private static func notAJournal(_ path: String) -> JournalError {
+        JournalError(description: "\(path) is not an outbox journal (its first line is not a journal record); refusing to open or change it")
     }
 
     private static func writeAll(_ descriptor: Int32, _ data: Data) throws {
@@ -187,7 +243,7 @@ public actor FileJournalOutboxStore: OutboxStore {
                 let written = write(descriptor, raw.baseAddress! + offset, raw.count - offset)
                 if written < 0 {
                     if errno == EINTR { continue }
-                    throw JournalError(description: "write failed: errno \(errno)")
+                    throw JournalError.system("write failed")
                 }
                 offset += written
             }

@@ -6,6 +6,8 @@ enum OutboxChange: Codable {
     case acknowledge([String])
     case attempt([String])
     case deadLetter([String])
+    /// Labels of the journal itself (which org and job it belongs to), merged into earlier ones.
+    case metadata([String: String])
 }
 
 /// Pending entries in enqueue order. Each order slot carries a sequence number, so a key
@@ -39,6 +41,8 @@ struct OutboxState: Sendable {
             }
         case .attempt(let keys):
             for key in keys { entries[key]?.attempts += 1 }
+        case .metadata:
+            return
         }
         while head < order.count, !isLive(order[head]) { head += 1 }
         if head > 4_096 && head * 2 > order.count {

@@ -135,6 +135,56 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: journal + ".compact"))
     }
 
+    @Test(arguments: ["not a journal, and no newline", "Reference__c,Amount__c\nPAY-1,10\n", "{\"format\":\"someone else\",\"version\":1}\n"])
+    func aFileThatIsNotAJournalIsRefusedAndLeftUntouched(content: String) throws {
+        let foreign = path("foreign.csv")
+        try content.write(toFile: foreign, atomically: true, encoding: .utf8)
+        let error = #expect(throws: FileJournalOutboxStore.JournalError.self) { try FileJournalOutboxStore(path: foreign) }
+        #expect(error?.description.contains("is not an outbox journal") == true)
+        #expect(try String(contentsOfFile: foreign, encoding: .utf8) == content)
+    }
+
+    @Test func aJournalFromANewerFormatVersionIsRefused() throws {
+        let journal = path()
+        try #"{"format":"SalesforceResilience.OutboxJournal","version":2}"#.appending("\n").write(toFile: journal, atomically: true, encoding: .utf8)
+        let error = #expect(throws: FileJournalOutboxStore.JournalError.self) { try FileJournalOutboxStore(path: journal) }
+        #expect(error?.description.contains("version 2") == true)
+    }
+
+    @Test func aJournalWrittenBeforeTheHeaderExistedStillOpens() async throws {
+        let journal = path()
+        let legacy = #"{"enqueue":{"_0":[{"sobject":"Payment__c","externalIdField":"Reference__c","externalId":"PAY-7","fields":{},"enqueuedAt":0,"attempts":0}]}}"#
+        try (legacy + "\n").write(toFile: journal, atomically: true, encoding: .utf8)
+        #expect(await keys(try FileJournalOutboxStore(path: journal)) == ["PAY-7"])
+    }
+
+    @Test func aNewJournalStartsWithItsFormatHeader() throws {
+        let journal = path()
+        _ = try FileJournalOutboxStore(path: journal)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: journal)).starts(with: Data(#"{"format":"SalesforceResilience.OutboxJournal""#.utf8)))
+    }
+
+    @Test func metadataSurvivesReopeningAndCompaction() async throws {
+        let journal = path()
+        let store = try FileJournalOutboxStore(path: journal, compactAfterBytes: 1_000)
+        try await store.setMetadata(["org.id": "00DXX0000001", "job.count": "300"])
+        try await store.setMetadata(["job.count": "400"])
+        try await store.enqueue((1...200).map { entry($0) })
+        try await store.acknowledge((1...199).map { entry($0).key })  // compacts
+        let size = try FileManager.default.attributesOfItem(atPath: journal)[.size] as? Int ?? 0
+        #expect(size < 2_000)
+        let reopened = try FileJournalOutboxStore(path: journal)
+        #expect(await reopened.metadata == ["org.id": "00DXX0000001", "job.count": "400"])
+        #expect(await keys(reopened) == ["PAY-200"])
+    }
+
+    @Test func systemErrorsAreExplainedNotJustNumbered() throws {
+        let error = #expect(throws: FileJournalOutboxStore.JournalError.self) {
+            try FileJournalOutboxStore(path: directory.appendingPathComponent("missing/dir/outbox.jsonl").path)
+        }
+        #expect(error?.description.contains("No such file or directory") == true)
+    }
+
     @Test func theInMemoryStoreBehavesTheSame() async throws {
         let store = InMemoryOutboxStore()
         await store.enqueue([entry(1), entry(2)])
