@@ -69,6 +69,21 @@ struct SimPaymentRow: Codable, Sendable, Equatable {
         #expect(exact.map(\.Name) == ["Acme 3"])
     }
 
+    @Test func anInListSelectsEveryMatchingRecordAndDuplicatesShowTwice() async throws {
+        let (org, client) = try setUp()
+        org.seed("Payment__c", records: ["PAY-1", "PAY-2", "PAY-2", "PAY-9"].map { ["Reference__c": .string($0)] })
+        struct Row: Decodable, Sendable { var Reference__c: String }
+        let wanted = ["PAY-1", "PAY-2", "PAY-3"]
+        let rows = try await client.query("SELECT Reference__c FROM Payment__c WHERE Reference__c IN \(wanted)", as: Row.self).collect()
+        #expect(rows.map(\.Reference__c) == ["PAY-1", "PAY-2", "PAY-2"])
+    }
+
+    @Test func tokensNameTheConfiguredOrg() async throws {
+        let org = SalesforceSimulator(options: SimulatorOptions(organizationID: "00DTEST00000042"), clock: clock)
+        let token = try await org.clientCredentialsProvider().fetchToken()
+        #expect(token.identityURL?.hasSuffix("/id/00DTEST00000042/005SIM000000001") == true)
+    }
+
     @Test func unsupportedQueriesAreMalformed() async throws {
         let (_, client) = try setUp()
         struct Row: Decodable, Sendable { var Id: String }
@@ -163,6 +178,7 @@ struct SimPaymentRow: Codable, Sendable, Equatable {
         let malformed = [
             "SELECT Id FROM Account LIMIT 5 extra", "SELECT FROM Account",
             "SELECT Id FROM Account WHERE Name = 'unterminated", #"SELECT Id FROM Account WHERE Name = 'bad \q escape'"#,
+            "SELECT Id FROM Account WHERE Name IN ('a', 'b'", "SELECT Id FROM Account WHERE Name IN ()",
         ]
         for text in malformed { #expect(try await queryStatus(text) == 400, "\(text)") }
         #expect(try await queryStatus(#"select Id, Name from Account where Name = 'it\'s' limit 3"#) == 200)

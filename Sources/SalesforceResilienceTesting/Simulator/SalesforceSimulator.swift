@@ -126,10 +126,10 @@ public final class SalesforceSimulator: HTTPTransport {
             return .json(400, #"{"error":"invalid_grant","error_description":"expired access/refresh token"}"#)
         }
         state.tokensIssued += 1
-        let token = "00DSIM000000001!SIMTOKEN\(state.tokensIssued)"
+        let token = "\(options.organizationID)!SIMTOKEN\(state.tokensIssued)"
         state.sessions[token] = .some(options.sessionLifetime.map { now + $0 })
         let issuedAt = Int64(date.timeIntervalSince1970 * 1000)
-        return .json(200, #"{"access_token":"\#(token)","instance_url":"\#(options.instanceURL.absoluteString)","id":"\#(options.instanceURL.absoluteString)/id/00DSIM000000001/005SIM000000001","token_type":"Bearer","issued_at":"\#(issuedAt)","signature":"c2ln","scope":"api refresh_token"}"#)
+        return .json(200, #"{"access_token":"\#(token)","instance_url":"\#(options.instanceURL.absoluteString)","id":"\#(options.instanceURL.absoluteString)/id/\#(options.organizationID)/005SIM000000001","token_type":"Bearer","issued_at":"\#(issuedAt)","signature":"c2ln","scope":"api refresh_token"}"#)
     }
 
     // MARK: Helpers

@@ -122,10 +122,7 @@ extension SalesforceSimulator {
                 process(&job, rows: (try? CSV.parse(job.csv)) ?? [], state: &state)
             } else if let query = job.query {
                 job.header = query.fields
-                job.queryRows = state.live(query.type).filter { record in
-                    guard let filter = query.filter else { return true }
-                    return (filter.field.lowercased() == "id" ? .string(record.id) : record.fields[filter.field] ?? .null) == filter.value
-                }.prefix(query.limit ?? Int.max).map { record in
+                job.queryRows = state.live(query.type).filter(query.matcher()).prefix(query.limit ?? Int.max).map { record in
                     query.fields.map { field in field.lowercased() == "id" ? record.id : Self.csvText(record.fields[field] ?? .null) }
                 }
                 job.state = .jobComplete

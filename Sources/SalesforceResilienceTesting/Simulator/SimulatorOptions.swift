@@ -6,6 +6,9 @@ public struct SimulatorOptions: Sendable {
     /// The URL the simulator claims to be (`instance_url` in token responses). Any host may be
     /// used in requests; this one is only reported. Default `https://sim.my.salesforce.com`.
     public var instanceURL: URL
+    /// The org id reported in token responses' identity URL (`…/id/{orgID}/{userID}`).
+    /// Default `00DSIM000000001`.
+    public var organizationID: String
     /// The org's daily API allowance; calls past it get 403 `REQUEST_LIMIT_EXCEEDED`. Default 100,000.
     public var dailyAPILimit: Int
     /// How long an access token lives; `nil` for until ``SalesforceSimulator/expireSessions()``. Default `nil`.
@@ -26,8 +29,10 @@ public struct SimulatorOptions: Sendable {
     public init(
         instanceURL: URL = URL(string: "https://sim.my.salesforce.com")!, dailyAPILimit: Int = 100_000,
         sessionLifetime: Duration? = nil, queryPageSize: Int = 2_000, clientID: String? = nil, clientSecret: String? = nil,
-        bulkProcessingTime: Duration = .seconds(30), bulkRowValidator: (@Sendable ([String: String]) -> String?)? = nil
+        bulkProcessingTime: Duration = .seconds(30), bulkRowValidator: (@Sendable ([String: String]) -> String?)? = nil,
+        organizationID: String = "00DSIM000000001"
     ) {
+        self.organizationID = organizationID
         self.bulkProcessingTime = bulkProcessingTime
         self.bulkRowValidator = bulkRowValidator
         self.instanceURL = instanceURL

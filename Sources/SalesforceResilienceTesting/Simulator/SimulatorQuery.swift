@@ -2,16 +2,17 @@ import Foundation
 import SalesforceResilience
 
 /// The SOQL subset the simulator understands:
-/// `SELECT f1, f2 FROM Type [WHERE f = literal] [LIMIT n]`.
+/// `SELECT f1, f2 FROM Type [WHERE f = literal | WHERE f IN (literal, …)] [LIMIT n]`.
 struct SimulatorSOQL: Equatable {
     var fields: [String]
     var type: String
-    var filter: (field: String, value: JSONValue)?
+    /// The field and the values it may hold (one for `=`, several for `IN`).
+    var filter: (field: String, values: [JSONValue])?
     var limit: Int?
 
     static func == (lhs: SimulatorSOQL, rhs: SimulatorSOQL) -> Bool {
         lhs.fields == rhs.fields && lhs.type == rhs.type && lhs.limit == rhs.limit
-            && lhs.filter?.field == rhs.filter?.field && lhs.filter?.value == rhs.filter?.value
+            && lhs.filter?.field == rhs.filter?.field && lhs.filter?.values == rhs.filter?.values
     }
 
     /// Parses `text`, or returns the `MALFORMED_QUERY` message.
@@ -26,10 +27,20 @@ struct SimulatorSOQL: Equatable {
         guard scanner.keyword("FROM"), let type = scanner.name() else { return .failure(.init("expected FROM and an object")) }
         var query = SimulatorSOQL(fields: fields, type: type)
         if scanner.keyword("WHERE") {
-            guard let field = scanner.name(), scanner.symbol("="), let value = scanner.literal() else {
-                return .failure(.init("expected WHERE field = value"))
+            guard let field = scanner.name() else { return .failure(.init("expected a field after WHERE")) }
+            if scanner.symbol("="), let value = scanner.literal() {
+                query.filter = (field, [value])
+            } else if scanner.keyword("IN"), scanner.symbol("(") {
+                var values: [JSONValue] = []
+                repeat {
+                    guard let value = scanner.literal() else { return .failure(.init("expected a value in the IN list")) }
+                    values.append(value)
+                } while scanner.symbol(",")
+                guard scanner.symbol(")") else { return .failure(.init("expected ) after the IN list")) }
+                query.filter = (field, values)
+            } else {
+                return .failure(.init("expected WHERE field = value or WHERE field IN (values)"))
             }
-            query.filter = (field, value)
         }
         if scanner.keyword("LIMIT") {
             guard let limit = scanner.integer() else { return .failure(.init("expected a number after LIMIT")) }
@@ -39,11 +50,19 @@ struct SimulatorSOQL: Equatable {
         return .success(query)
     }
 
-    init(fields: [String], type: String, filter: (field: String, value: JSONValue)? = nil, limit: Int? = nil) {
+    init(fields: [String], type: String, filter: (field: String, values: [JSONValue])? = nil, limit: Int? = nil) {
         self.fields = fields
         self.type = type
         self.filter = filter
         self.limit = limit
+    }
+
+    /// Whether a record passes the `WHERE` clause.
+    func matcher() -> (SimulatorRecord) -> Bool {
+        guard let filter else { return { _ in true } }
+        let wanted = Set(filter.values)
+        let byID = filter.field.lowercased() == "id"
+        return { record in wanted.contains(byID ? .string(record.id) : record.fields[filter.field] ?? .null) }
     }
 
     struct QueryError: Error { let message: String; init(_ message: String) { self.message = message } }
@@ -153,12 +172,7 @@ extension SalesforceSimulator {
         case .failure(let error): return Self.error(400, "MALFORMED_QUERY", error.message)
         }
         var rows = (state.order[parsed.type] ?? []).compactMap { state.records[$0] }.filter { all || !$0.deleted }
-        if let filter = parsed.filter {
-            rows = rows.filter { record in
-                let value = filter.field.lowercased() == "id" ? JSONValue.string(record.id) : record.fields[filter.field] ?? .null
-                return value == filter.value
-            }
-        }
+        rows = rows.filter(parsed.matcher())
         if let limit = parsed.limit { rows = Array(rows.prefix(limit)) }
         let rendered = rows.map { Self.render($0, fields: parsed.fields, version: version).objectValue ?? [:] }
         state.cursorCounter += 1
