@@ -43,6 +43,9 @@ public enum AuthenticationError: Error, Sendable, Hashable, CustomStringConverti
     /// Salesforce rejected the session again right after a refresh: the new token is not
     /// accepted either (wrong org, revoked app, missing permission).
     case sessionRejectedAfterRefresh(operation: String)
+    /// Salesforce rejected a token that cannot be refreshed (``StaticTokenProvider``): a person
+    /// must supply a new one.
+    case tokenRejected(operation: String)
     /// More refreshes than allowed happened within the refresh window: something keeps
     /// invalidating sessions, and refreshing again would only loop.
     case refreshLimitReached(count: Int, window: Duration)
@@ -57,6 +60,8 @@ public enum AuthenticationError: Error, Sendable, Hashable, CustomStringConverti
     public var description: String {
         switch self {
         case .sessionRejectedAfterRefresh(let operation): "\(operation): session rejected again after a token refresh"
+        case .tokenRejected(let operation):
+            "\(operation): Salesforce rejected the access token (INVALID_SESSION_ID); a fixed token cannot be refreshed: supply a new one"
         case .refreshLimitReached(let count, let window): "token refreshed \(count) times within \(window); not refreshing again"
         case .insecureInstanceURL(let url): "instance URL \(url) is not https (or allowed loopback http)"
         case .invalidTokenResponse(let detail): "invalid token response: \(Redaction.redact(detail))"

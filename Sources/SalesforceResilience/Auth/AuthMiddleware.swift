@@ -1,7 +1,9 @@
 /// Adds the bearer token and, on 401 `INVALID_SESSION_ID`, refreshes once and replays once.
 ///
 /// The refresh is shared through ``TokenStore``. A second 401 after the refresh is
-/// ``AuthenticationError/sessionRejectedAfterRefresh(operation:)``, never another refresh.
+/// ``AuthenticationError/sessionRejectedAfterRefresh(operation:)``, never another refresh. A
+/// provider that cannot refresh (a fixed token) fails at once with
+/// ``AuthenticationError/tokenRejected(operation:)``.
 public struct AuthMiddleware: Middleware {
     /// The token store.
     public let tokens: TokenStore
@@ -15,6 +17,7 @@ public struct AuthMiddleware: Middleware {
         do {
             return try await next(authorised(request, token), context)
         } catch let error as SalesforceError where error.category == .sessionExpired {
+            guard tokens.provider.canRefresh else { throw AuthenticationError.tokenRejected(operation: context.operation) }
             let fresh = try await tokens.refresh(replacing: token)
             do {
                 return try await next(authorised(request, fresh), context)

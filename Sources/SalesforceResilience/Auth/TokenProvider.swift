@@ -5,10 +5,20 @@
 public protocol TokenProvider: Sendable {
     /// Fetches a fresh token. Called for the first request and after a 401 `INVALID_SESSION_ID`.
     func fetchToken() async throws -> AccessToken
+
+    /// Whether ``fetchToken()`` can return a token other than the one it gave before. `false`
+    /// makes a 401 fail at once with ``AuthenticationError/tokenRejected(operation:)`` instead of
+    /// a pointless refresh and replay. Default `true`.
+    var canRefresh: Bool { get }
 }
 
-/// A fixed token, for scripts and tests. After a 401 the same token is offered again, so the
-/// replay fails with ``AuthenticationError/sessionRejectedAfterRefresh(operation:)``.
+extension TokenProvider {
+    /// Providers refresh unless they say otherwise.
+    public var canRefresh: Bool { true }
+}
+
+/// A fixed token, for scripts and tests. It cannot be refreshed: after a 401 the call fails with
+/// ``AuthenticationError/tokenRejected(operation:)``.
 public struct StaticTokenProvider: TokenProvider {
     private let token: AccessToken
 
@@ -20,4 +30,7 @@ public struct StaticTokenProvider: TokenProvider {
 
     /// Returns the token.
     public func fetchToken() async throws -> AccessToken { token }
+
+    /// `false`: the same token would come back.
+    public var canRefresh: Bool { false }
 }

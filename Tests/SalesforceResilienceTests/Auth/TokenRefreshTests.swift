@@ -67,6 +67,17 @@ import Testing
         #expect(transport.requestCount == 3)  // data, token refresh, nothing else
     }
 
+    @Test func aRejectedFixedTokenFailsAtOnceSayingItCannotBeRefreshed() async throws {
+        let org = Org(validToken: "never")
+        let transport = org.transport
+        let client = try makeClient(transport, tokenProvider: StaticTokenProvider(accessToken: "00D000000000001!STALE"), clock: VirtualClock(mode: .autoAdvance))
+        let error = await #expect(throws: AuthenticationError.self) { try await client.limits() }
+        #expect(error == .tokenRejected(operation: "limits"))
+        #expect(error?.description.contains("cannot be refreshed") == true)
+        #expect(error?.description.contains("after a token refresh") == false)
+        #expect(transport.requestCount == 1)  // no replay of a request that cannot succeed
+    }
+
     @Test func aSecond401AfterRefreshIsATypedErrorNotALoop() async throws {
         let org = Org(validToken: "never")
         let transport = org.transport
@@ -101,12 +112,5 @@ import Testing
         let third = try await store.refresh(replacing: first)
         #expect(first.value == "T1" && second.value == "T2" && third.value == "T2")
         #expect(org.tokenRequests.withLock { $0 } == 2)
-    }
-
-    @Test func staticTokenAfter401IsRejectedOnce() async throws {
-        let transport = MockTransport { _ in sessionExpired }
-        let client = try makeClient(transport)
-        await #expect(throws: AuthenticationError.self) { try await client.limits() }
-        #expect(transport.requestCount == 2)
     }
 }
