@@ -108,7 +108,7 @@ do {
     }
     for run in runs {
         print(String(format: "(c) storm scenario: %d payments, landed %d, lost %d, duplicates %d, API calls %d, retries %d, breaker opens %d, drain after storm %.0f s, %.2f s wall",
-                     run.payments, run.landed, run.lost, run.duplicates ?? -1, run.apiCalls, run.retries, run.breakerOpens, run.drainAfterStormSeconds ?? -1, run.elapsedSeconds))
+                     run.payments, run.landed ?? -1, run.lost ?? -1, run.duplicates ?? -1, run.apiCalls, run.retries, run.breakerOpens, run.drainAfterStormSeconds ?? -1, run.elapsedSeconds))
     }
 }
 }

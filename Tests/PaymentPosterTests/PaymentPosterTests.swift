@@ -53,12 +53,12 @@ import Testing
         options.count = 200
         let summary = try await PaymentPoster.run(options, environment: [:], output: { lines.append($0) })
         #expect(lines.all.first?.hasPrefix("PaymentPoster: 200 payments") == true)
-        let progress = lines.all.filter { $0.hasPrefix("[t=") }
+        let progress = lines.all.filter { $0.hasPrefix("[t=") && $0.contains("enqueued") }
         #expect(progress.count >= 3)
         #expect(progress.last?.contains("enqueued 200/200") == true)
         let decoded = try JSONDecoder().decode(PosterSummary.self, from: Data(summary.json.utf8))
         #expect(decoded == summary)
-        #expect(summary.table.contains("| landed            | 200"))
+        #expect(summary.table.contains("| landed             | 200"))
     }
 
     @Test func optionsParse() throws {

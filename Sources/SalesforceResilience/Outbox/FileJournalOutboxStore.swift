@@ -37,7 +37,7 @@ public actor FileJournalOutboxStore: OutboxStore {
     }
 
     /// The journal's path.
-    public let path: String
+    public nonisolated let path: String
     /// The dead-letter file's path.
     public nonisolated var deadLetterPath: String { path + ".deadletter.jsonl" }
     private var descriptor: Int32

@@ -22,6 +22,10 @@ public struct PosterOptions: Sendable, Equatable {
     public var seed: UInt64 = 42
     /// Print progress lines. Default true.
     public var progress = true
+    /// The longest the run waits without delivering anything (a daily limit, an outage, an
+    /// operator's pause) before it stops, leaving every payment in the journal; `nil` waits as
+    /// long as it takes.
+    public var maxWait: Duration?
 
     /// The defaults.
     public init() {}
@@ -29,11 +33,15 @@ public struct PosterOptions: Sendable, Equatable {
     /// The usage text.
     public static let usage = """
     usage: PaymentPoster [--count N] [--rate N] [--sobject NAME] [--external-id-field NAME]
-                         [--journal PATH] [--seed N] [--quiet]
+                         [--journal PATH] [--seed N] [--quiet] [--max-wait DURATION]
                          [--instance-url URL [--allow-http-loopback]]
     Without --instance-url, posts to the embedded Salesforce simulator through a 503 storm, lost
     responses and a session expiry, in accelerated time. With it, posts to that org through the
     outbox; credentials come from SF_ACCESS_TOKEN, or SF_CLIENT_ID and SF_CLIENT_SECRET.
+    --max-wait (90s, 15m, 2h) stops a run that has delivered nothing for that long; the payments
+    stay in the journal and the exact command to resume is printed.
+    Exit status: 0 every payment landed once; 1 payments undelivered, lost or duplicated, or an
+    error; 2 a bad command line; 3 stopped by --max-wait with payments still queued.
     """
 
     /// A bad command line.
@@ -55,12 +63,17 @@ public struct PosterOptions: Sendable, Equatable {
             guard let number = Int(text), number > 0 else { throw UsageError(description: "\(flag) needs a positive number, not \(text)") }
             return number
         }
+        func name(_ flag: String) throws -> String {
+            let text = try value(flag)
+            guard isAPIName(text) else { throw UsageError(description: "\(flag) needs a Salesforce API name (letters, digits, _), not \(text)") }
+            return text
+        }
         while let flag = rest.popFirst() {
             switch flag {
             case "--count": options.count = try positive(flag)
             case "--rate": options.rate = try positive(flag)
-            case "--sobject": options.sobject = try value(flag)
-            case "--external-id-field": options.externalIdField = try value(flag)
+            case "--sobject": options.sobject = try name(flag)
+            case "--external-id-field": options.externalIdField = try name(flag)
             case "--journal": options.journal = try value(flag)
             case "--allow-http-loopback": options.allowHTTPLoopback = true
             case "--quiet": options.progress = false
@@ -68,6 +81,10 @@ public struct PosterOptions: Sendable, Equatable {
                 let text = try value(flag)
                 guard let seed = UInt64(text) else { throw UsageError(description: "--seed needs a number, not \(text)") }
                 options.seed = seed
+            case "--max-wait":
+                let text = try value(flag)
+                guard let duration = parseDuration(text) else { throw UsageError(description: "--max-wait needs a duration such as 90s, 15m or 2h, not \(text)") }
+                options.maxWait = duration
             case "--instance-url":
                 let text = try value(flag)
                 guard let url = URL(string: text), url.scheme != nil, url.host != nil else { throw UsageError(description: "--instance-url \(text) is not a URL") }
@@ -76,6 +93,57 @@ public struct PosterOptions: Sendable, Equatable {
             default: throw UsageError(description: "unknown option \(flag)\n\(usage)")
             }
         }
+        try options.validateInstanceURL()
         return options
+    }
+
+    /// A Salesforce org is reached over https; http only to this machine, and only when asked.
+    func validateInstanceURL() throws {
+        guard let url = instanceURL, url.scheme?.lowercased() != "https" else { return }
+        let host = url.host ?? ""
+        let loopback = host == "localhost" || host == "::1" || host.hasPrefix("127.")
+        guard url.scheme?.lowercased() == "http", loopback else {
+            throw UsageError(description: "--instance-url \(url.absoluteString) must be https (a Salesforce org), or http on 127.0.0.1 with --allow-http-loopback")
+        }
+        guard allowHTTPLoopback else {
+            throw UsageError(description: "--instance-url \(url.absoluteString) is plain http: add --allow-http-loopback to post to a local simulator (a real org needs https)")
+        }
+    }
+
+    /// The command line that resumes this run on the same journal (at `journal`, absolute).
+    func resumeCommand(journal: String) -> String {
+        var words = ["PaymentPoster"]
+        if let instanceURL { words += ["--instance-url", instanceURL.absoluteString] }
+        if allowHTTPLoopback { words.append("--allow-http-loopback") }
+        words += ["--journal", journal, "--count", String(count), "--rate", String(rate)]
+        if sobject != "Payment__c" { words += ["--sobject", sobject] }
+        if externalIdField != "Reference__c" { words += ["--external-id-field", externalIdField] }
+        if instanceURL == nil { words += ["--seed", String(seed)] }
+        if !progress { words.append("--quiet") }
+        if let maxWait { words += ["--max-wait", "\(Int64(maxWait.seconds))s"] }
+        return words.map(Self.shellQuoted).joined(separator: " ")
+    }
+
+    /// `90`, `90s`, `15m`, `2h` (whole numbers).
+    static func parseDuration(_ text: String) -> Duration? {
+        let units: [Character: Int64] = ["s": 1, "m": 60, "h": 3_600]
+        var digits = Substring(text)
+        var unit: Int64 = 1
+        if let last = text.last, let factor = units[last] {
+            unit = factor
+            digits = text.dropLast()
+        }
+        guard let number = Int64(digits), number > 0, number <= Int64.max / 3_600 else { return nil }
+        return .seconds(number * unit)
+    }
+
+    private static func isAPIName(_ text: String) -> Bool {
+        guard let first = text.unicodeScalars.first, first.isASCII, first.properties.isAlphabetic else { return false }
+        return text.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_") }
+    }
+
+    private static func shellQuoted(_ word: String) -> String {
+        let safe = word.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "-_./:=@%+,".unicodeScalars.contains($0)) }
+        return safe && !word.isEmpty ? word : "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }
 }

@@ -1,22 +1,32 @@
 import Foundation
 
-/// The figures PaymentPoster ends with.
+/// The figures PaymentPoster ends with. Every figure is measured: what the org holds comes from
+/// querying it (or the simulator's own records), what is queued from the journal. A figure that
+/// could not be measured is `nil` and printed as "not checked".
 public struct PosterSummary: Sendable, Codable, Equatable {
     /// `simulator` or `org`.
     public var mode: String
-    /// Payments asked for.
+    /// Payments in the job.
     public var payments: Int
-    /// Payments present in Salesforce exactly once (simulator), or delivered by this run (org).
-    public var landed: Int
-    /// Payments present more than once; `nil` when not checked (real org).
+    /// Payments the org holds exactly once.
+    public var landed: Int?
+    /// Payments the org holds more than once.
     public var duplicates: Int?
-    /// Payments neither landed nor dead-lettered, nor still queued.
-    public var lost: Int
-    /// Payments given up with a permanent error.
+    /// Payments the org does not hold although the journal no longer queues them, never
+    /// dead-lettered them, and has enqueued them: gone.
+    public var lost: Int?
+    /// Payments given up with a permanent error (in the dead-letter file).
     public var deadLettered: Int
-    /// Payments still queued in the journal (a run that was stopped).
+    /// Payments still queued in the journal.
     public var stillQueued: Int
-    /// Requests sent, token requests included.
+    /// Payments of the job not enqueued yet (the run stopped before they arrived).
+    public var notYetEnqueued: Int
+    /// Payments this run delivered, by the journal's acknowledgements.
+    public var deliveredThisRun: Int
+    /// What landed/duplicates/lost were measured against: `simulator`, `org`, or
+    /// `not checked: <why>`.
+    public var checkedAgainst: String
+    /// Requests sent, token requests and reconciliation queries included.
     public var apiCalls: Int
     /// Retries scheduled by the retry middleware.
     public var retries: Int
@@ -24,6 +34,8 @@ public struct PosterSummary: Sendable, Codable, Equatable {
     public var breakerOpens: Int
     /// Token refreshes after a 401.
     public var tokenRefreshes: Int
+    /// Why the run stopped before the job was done (`--max-wait`), or `nil`.
+    public var stoppedEarly: String?
     /// Virtual seconds the run covered (simulator) or wall seconds (org).
     public var simulatedSeconds: Double
     /// Seconds from the end of the storm until the backlog was empty (simulator).
@@ -31,21 +43,35 @@ public struct PosterSummary: Sendable, Codable, Equatable {
     /// Wall-clock seconds the run took.
     public var elapsedSeconds: Double
 
+    /// The process exit status: 0 when every payment is known to have landed once, 3 when
+    /// `--max-wait` stopped the run with payments still queued, 1 otherwise.
+    public var exitCode: Int32 {
+        let allDelivered = stillQueued == 0 && notYetEnqueued == 0 && deadLettered == 0
+        let verified = landed.map { $0 == payments } ?? true
+        if allDelivered, verified, (duplicates ?? 0) == 0, (lost ?? 0) == 0 { return 0 }
+        return stoppedEarly != nil && stillQueued + notYetEnqueued > 0 ? 3 : 1
+    }
+
     /// The summary as an aligned table.
     public var table: String {
+        func figure(_ value: Int?) -> String { value.map(String.init) ?? "not checked" }
         let rows: [(String, String)] = [
-            ("mode", mode), ("payments", "\(payments)"), ("landed", "\(landed)"),
-            ("duplicates", duplicates.map(String.init) ?? "not checked"), ("lost", "\(lost)"),
-            ("dead-lettered", "\(deadLettered)"), ("still queued", "\(stillQueued)"), ("API calls", "\(apiCalls)"),
+            ("mode", mode), ("payments", "\(payments)"), ("checked against", checkedAgainst),
+            ("landed", figure(landed)), ("duplicates", figure(duplicates)), ("lost", figure(lost)),
+            ("dead-lettered", "\(deadLettered)"), ("still queued", "\(stillQueued)"), ("not yet enqueued", "\(notYetEnqueued)"),
+            ("delivered this run", "\(deliveredThisRun)"), ("API calls", "\(apiCalls)"),
             ("retries", "\(retries)"), ("breaker opens", "\(breakerOpens)"), ("token refreshes", "\(tokenRefreshes)"),
             ("simulated time", String(format: "%.0f s", simulatedSeconds)),
             ("drain after storm", drainAfterStormSeconds.map { String(format: "%.0f s", $0) } ?? "-"),
             ("elapsed", String(format: "%.2f s", elapsedSeconds)),
         ]
         let width = rows.map(\.0.count).max() ?? 0
-        let line = "+" + String(repeating: "-", count: width + 2) + "+" + String(repeating: "-", count: 14) + "+"
-        return ([line] + rows.map { "| " + $0.0.padding(toLength: width, withPad: " ", startingAt: 0) + " | " + $0.1.padding(toLength: 12, withPad: " ", startingAt: 0) + " |" } + [line])
-            .joined(separator: "\n")
+        let valueWidth = max(12, rows.map(\.1.count).max() ?? 0)
+        let line = "+" + String(repeating: "-", count: width + 2) + "+" + String(repeating: "-", count: valueWidth + 2) + "+"
+        let body = rows.map {
+            "| " + $0.0.padding(toLength: width, withPad: " ", startingAt: 0) + " | " + $0.1.padding(toLength: valueWidth, withPad: " ", startingAt: 0) + " |"
+        }
+        return ([line] + body + [line]).joined(separator: "\n")
     }
 
     /// The summary as one line of JSON with sorted keys.

@@ -9,30 +9,62 @@ struct PosterWiring {
     let description: String
 }
 
+/// What the real-org mode runs on; tests swap in a virtual clock so a storm over real HTTP
+/// passes in milliseconds.
+struct PosterRuntime: Sendable {
+    var clock: any ResilienceClock = SystemClock()
+    var transport: any HTTPTransport = URLSessionTransport()
+}
+
+/// Which org a journal belongs to.
+struct OrgIdentity: Equatable {
+    /// The org id (`00D…`) from the token's identity URL; `nil` for a bare access token.
+    var id: String?
+    /// The instance host.
+    var instance: String
+
+    /// Asks the token endpoint (the first call of any run) who the org is.
+    static func of(_ client: SalesforceClient) async throws -> OrgIdentity {
+        let token = try await client.tokens.token()
+        let instance = (token.instanceURL ?? client.configuration.instanceURL).host ?? client.configuration.instanceURL.absoluteString
+        // https://login.salesforce.com/id/00Dxx0000001gPFEAY/005xx000001SwiUAAS
+        let parts = token.identityURL.flatMap { URL(string: $0)?.pathComponents } ?? []
+        let id = parts.count >= 4 && parts[parts.count - 3] == "id" ? parts[parts.count - 2] : nil
+        return OrgIdentity(id: id, instance: instance)
+    }
+
+    var description: String { id.map { "\($0) (\(instance))" } ?? instance }
+}
+
 extension PaymentPoster {
     static func makeWiring(_ options: PosterOptions, environment: [String: String], existing: (SalesforceSimulator, VirtualClock)?,
-                           counters: PosterCounters) throws -> PosterWiring {
+                           counters: PosterCounters, runtime: PosterRuntime) throws -> PosterWiring {
         if let instanceURL = options.instanceURL {
-            let transport = CountingTransport(inner: URLSessionTransport(), counters: counters)
+            try options.validateInstanceURL()
+            let transport = CountingTransport(inner: runtime.transport, counters: counters)
             let provider: any TokenProvider
             if let token = environment["SF_ACCESS_TOKEN"], !token.isEmpty {
                 provider = StaticTokenProvider(accessToken: token)
             } else if let id = environment["SF_CLIENT_ID"], let secret = environment["SF_CLIENT_SECRET"] {
                 provider = OAuthTokenProvider(loginURL: instanceURL, grant: .clientCredentials(clientID: id, clientSecret: secret),
-                                              transport: transport, allowHTTPLoopback: options.allowHTTPLoopback, events: counters.sink)
+                                              transport: transport, clock: runtime.clock, allowHTTPLoopback: options.allowHTTPLoopback,
+                                              events: counters.sink)
             } else {
                 throw PosterOptions.UsageError(description: "--instance-url needs SF_ACCESS_TOKEN, or SF_CLIENT_ID and SF_CLIENT_SECRET")
             }
             let configuration = SalesforceConfiguration(instanceURL: instanceURL, allowHTTPLoopback: options.allowHTTPLoopback)
-            let client = try SalesforceClient(configuration: configuration, transport: transport, tokenProvider: provider, events: counters.sink)
+            let client = try SalesforceClient(configuration: configuration, transport: transport, tokenProvider: provider,
+                                              events: counters.sink, clock: runtime.clock)
             return PosterWiring(client: client, org: nil, description: instanceURL.absoluteString)
         }
         // The embedded org, with the incident of the runbook: a five-minute 503 storm, 5 % of
         // responses lost after Salesforce committed them, occasional proxy errors, a few row
-        // locks, and every session expired in the middle of the storm.
+        // locks, and every session expired in the middle of the storm. Each run is a new org,
+        // with an id of its own, so a journal from an earlier run is refused rather than trusted.
         let (org, clock) = existing ?? {
             let clock = VirtualClock(mode: .autoAdvance)
-            let org = SalesforceSimulator(clock: clock)
+            let id = "00DSIM" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(9).uppercased()
+            let org = SalesforceSimulator(options: SimulatorOptions(organizationID: id), clock: clock)
             org.expireSessions(at: .origin + stormStart + .seconds(150))
             org.injectRowLockContention(count: 5)
             return (org, clock)
