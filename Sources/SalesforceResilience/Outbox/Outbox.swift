@@ -114,6 +114,9 @@ public actor Outbox {
                 }
                 try await client.clock.sleep(until: client.clock.now + options.idleInterval)
             case .sent(_, _, let retrying) where retrying > 0:
+                // While a breaker is open it sets the pace: the next batch is its probe, sent at the
+                // probe time (the next step pauses until then), not after a backoff of our own.
+                if nextProbeWait(now: client.clock.now) != nil { continue }
                 let wait = options.retryBackoff.delay(forRetry: failureStreak, unit: random.nextUnit())
                 try await client.clock.sleep(until: client.clock.now + wait)
             case .sent:
@@ -182,9 +185,13 @@ public actor Outbox {
             if now < until { return (.apiLimitExceeded, until - now) }
             limitPausedUntil = nil
         }
-        let probes = client.breakers.all.values.compactMap(\.nextProbeAt).filter { $0 > now }
-        if let next = probes.min() { return (.circuitOpen, next - now) }
+        if let wait = nextProbeWait(now: now) { return (.circuitOpen, wait) }
         return nil
+    }
+
+    /// How long until the soonest probe of an open breaker, if one is open.
+    private func nextProbeWait(now: ResilienceInstant) -> Duration? {
+        client.breakers.all.values.compactMap(\.nextProbeAt).filter { $0 > now }.min().map { $0 - now }
     }
 }
 
