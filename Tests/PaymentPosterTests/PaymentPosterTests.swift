@@ -75,6 +75,73 @@ import Testing
         #expect(throws: PosterOptions.UsageError.self) { try PosterOptions.parse(["--instance-url", "nope"]) }
     }
 
+    @Test func maxWaitTakesSecondsMinutesOrHours() throws {
+        #expect(try PosterOptions.parse(["--max-wait", "90"]).maxWait == .seconds(90))
+        #expect(try PosterOptions.parse(["--max-wait", "90s"]).maxWait == .seconds(90))
+        #expect(try PosterOptions.parse(["--max-wait", "15m"]).maxWait == .seconds(900))
+        #expect(try PosterOptions.parse(["--max-wait", "2h"]).maxWait == .seconds(7_200))
+        for bad in ["0", "-5m", "soon", "5d", "99999999999999999999h"] {
+            #expect(throws: PosterOptions.UsageError.self) { try PosterOptions.parse(["--max-wait", bad]) }
+        }
+    }
+
+    @Test func namesThatWouldChangeTheQueryAreRefused() {
+        #expect(throws: PosterOptions.UsageError.self) { try PosterOptions.parse(["--sobject", "Payment__c WHERE Id != null"]) }
+        #expect(throws: PosterOptions.UsageError.self) { try PosterOptions.parse(["--external-id-field", "Ref'"]) }
+    }
+
+    @Test func plainHTTPNeedsTheLoopbackFlagAndSaysSo() throws {
+        let error = #expect(throws: PosterOptions.UsageError.self) { try PosterOptions.parse(["--instance-url", "http://127.0.0.1:8080"]) }
+        #expect(error?.description.contains("--allow-http-loopback") == true)
+        #expect(throws: PosterOptions.UsageError.self) {
+            try PosterOptions.parse(["--instance-url", "http://acme.my.salesforce.com", "--allow-http-loopback"])
+        }
+        #expect(try PosterOptions.parse(["--instance-url", "https://acme.my.salesforce.com"]).instanceURL?.host == "acme.my.salesforce.com")
+    }
+
+    @Test func theResumeCommandParsesBackToTheSameRun() throws {
+        let options = try PosterOptions.parse(["--instance-url", "http://127.0.0.1:8080", "--allow-http-loopback", "--count", "300",
+                                               "--rate", "7", "--sobject", "Pay__c", "--max-wait", "15m", "--quiet"])
+        let command = options.resumeCommand(journal: "/var/lib/poster/my journal")
+        #expect(command.contains("--journal '/var/lib/poster/my journal'"))
+        // Split the way a shell would for these quoting rules (single quotes, no escapes inside).
+        var words: [String] = []
+        var current = ""
+        var quoted = false
+        for character in command {
+            if character == "'" { quoted.toggle() } else if character == " ", !quoted {
+                words.append(current)
+                current = ""
+            } else { current.append(character) }
+        }
+        words.append(current)
+        var expected = options
+        expected.journal = "/var/lib/poster/my journal"
+        #expect(words.first == "PaymentPoster")
+        #expect(try PosterOptions.parse(Array(words.dropFirst())) == expected)
+    }
+
+    @Test func theExitStatusSaysWhetherEveryPaymentLanded() {
+        var summary = PosterSummary(
+            mode: "org", payments: 10, landed: 10, duplicates: 0, lost: 0, deadLettered: 0, stillQueued: 0, notYetEnqueued: 0,
+            deliveredThisRun: 10, checkedAgainst: "org", apiCalls: 3, retries: 0, breakerOpens: 0, tokenRefreshes: 0,
+            stoppedEarly: nil, simulatedSeconds: 1, drainAfterStormSeconds: nil, elapsedSeconds: 1)
+        #expect(summary.exitCode == 0)
+        summary.stillQueued = 2
+        summary.landed = 8
+        #expect(summary.exitCode == 1)
+        summary.stoppedEarly = "nothing delivered for 15 min (--max-wait)"
+        #expect(summary.exitCode == 3)
+        summary = PosterSummary(
+            mode: "org", payments: 10, landed: nil, duplicates: nil, lost: nil, deadLettered: 0, stillQueued: 0, notYetEnqueued: 0,
+            deliveredThisRun: 10, checkedAgainst: "not checked: limit", apiCalls: 3, retries: 0, breakerOpens: 0, tokenRefreshes: 0,
+            stoppedEarly: nil, simulatedSeconds: 1, drainAfterStormSeconds: nil, elapsedSeconds: 1)
+        #expect(summary.exitCode == 0, "the journal saw every payment acknowledged; the org could not be asked")
+        #expect(summary.table.contains("| landed             | not checked"))
+        summary.deadLettered = 1
+        #expect(summary.exitCode == 1)
+    }
+
     @Test func aRealOrgNeedsCredentials() async throws {
         var options = PosterOptions()
         options.instanceURL = URL(string: "https://acme.my.salesforce.com")

@@ -78,6 +78,21 @@ import Darwin
         return (process, status)
     }
 
+    @Test(.timeLimit(.minutes(1))) func plainHTTPWithoutTheLoopbackFlagIsAUsageErrorThatNamesTheFlag() async throws {
+        let process = Process()
+        process.executableURL = Self.posterBinary
+        process.arguments = ["--instance-url", "http://127.0.0.1:9", "--count", "1"]
+        process.environment = ["SF_CLIENT_ID": "poster", "SF_CLIENT_SECRET": "secret", "PATH": "/usr/bin:/bin"]
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 2)
+        #expect(message.contains("--allow-http-loopback"))
+    }
+
     // A hang fails the test after the limit instead of stalling CI.
     @Test(.timeLimit(.minutes(1))) func killedWithSIGKILLAndRestartedOnTheSameJournalEveryPaymentLandsOnce() async throws {
         try #require(FileManager.default.isExecutableFile(atPath: Self.posterBinary.path), "build PaymentPoster first: \(Self.posterBinary.path)")
