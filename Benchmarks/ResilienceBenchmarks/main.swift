@@ -210,3 +210,5 @@ if wanted("b") { try await benchmarkB() }
 if wanted("c") { try await benchmarkC() }
 if wanted("d") { try await benchmarkD() }
 if wanted("f") { try await benchmarkF() }
+// Real time, about two minutes: only when asked for.
+if chosen.contains("g") { try await benchmarkG() }

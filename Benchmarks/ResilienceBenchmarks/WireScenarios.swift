@@ -1,0 +1,110 @@
+import Foundation
+import SalesforceResilience
+import SalesforceResilienceTesting
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A real-time scenario over real HTTP: the simulator served by `LoopbackHTTPServer` with a
+/// fault schedule on the wall clock, and the PaymentPoster executable in real-org mode as a
+/// separate process, as a user would run it.
+struct WireScenario {
+    var name: String
+    var payments: Int
+    var rate: Int
+    var faults: [ChaosFault]
+
+    struct Outcome {
+        var wall: Duration
+        var cpuSeconds: Double
+        var status: Int32
+        var requestsSeen: Int
+        var incomplete: Int
+        var landedOnce: Int
+        var duplicates: Int
+        var summary: String
+    }
+
+    /// The PaymentPoster binary built beside this one (`swift build -c release` builds both).
+    static var posterBinary: URL {
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("PaymentPoster")
+    }
+
+    func run(seed: UInt64 = 40) throws -> Outcome {
+        let clock = SystemClock()
+        var served: SalesforceSimulator?
+        let server = try LoopbackHTTPServer(chaos: ChaosSchedule(faults: faults, seed: seed, clock: clock, origin: clock.now)) { url in
+            let org = SalesforceSimulator(options: SimulatorOptions(instanceURL: url), clock: clock)
+            served = org
+            return org
+        }
+        defer { server.stop() }
+        let org = served!
+        let journal = FileManager.default.temporaryDirectory.appendingPathComponent("wire-\(UUID().uuidString).journal").path
+        let process = Process()
+        process.executableURL = Self.posterBinary
+        process.arguments = ["--instance-url", server.baseURL.absoluteString, "--allow-http-loopback", "--journal", journal,
+                             "--count", "\(payments)", "--rate", "\(rate)", "--quiet"]
+        process.environment = ["SF_CLIENT_ID": "poster", "SF_CLIENT_SECRET": "secret", "PATH": "/usr/bin:/bin"]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        let cpuBefore = childrenCPUSeconds()
+        let started = ContinuousClock.now
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        let wall = ContinuousClock.now - started
+        let counts = org.countsByValue(of: "Payment__c", field: "Reference__c")
+        return Outcome(
+            wall: wall, cpuSeconds: childrenCPUSeconds() - cpuBefore, status: process.terminationStatus,
+            requestsSeen: server.exchanges.count, incomplete: server.exchanges.filter { !$0.complete }.count,
+            landedOnce: counts.values.filter { $0 == 1 }.count, duplicates: counts.values.filter { $0 > 1 }.count,
+            summary: text.split(separator: "\n").last.map(String.init) ?? "")
+    }
+
+    private func childrenCPUSeconds() -> Double {
+        var usage = rusage()
+        #if os(Linux)
+        getrusage(RUSAGE_CHILDREN.rawValue, &usage)
+        #else
+        getrusage(RUSAGE_CHILDREN, &usage)
+        #endif
+        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+    }
+
+    /// The scenarios: S40 with and without `Retry-After`, and a 429 burst.
+    static let all: [WireScenario] = [
+        WireScenario(name: "S40, no Retry-After", payments: 200, rate: 20,
+                     faults: [.serviceUnavailable(from: .seconds(2), for: .seconds(40)), .lostResponses(probability: 0.05)]),
+        WireScenario(name: "S40, Retry-After: 10", payments: 200, rate: 20,
+                     faults: [.serviceUnavailable(from: .seconds(2), for: .seconds(40), retryAfter: "10"), .lostResponses(probability: 0.05)]),
+        WireScenario(name: "1,000 at 50/s, 20 % 429", payments: 1_000, rate: 50,
+                     faults: [.throttled(from: .zero, for: .seconds(3_600), probability: 0.2, retryAfter: "1",
+                                         errorCode: "REQUEST_LIMIT_EXCEEDED", message: "Too many requests")]),
+    ]
+}
+
+// (g) The real-wire scenarios, in real time (about two minutes).
+nonisolated func benchmarkG() async throws {
+    guard FileManager.default.isExecutableFile(atPath: WireScenario.posterBinary.path) else {
+        print("(g) skipped: build PaymentPoster first (swift build -c release)")
+        return
+    }
+    for scenario in WireScenario.all {
+        let outcome = try scenario.run()
+        print(String(format: "(g) %@: %d payments, landed once %d, duplicates %d, exit %d; %.1f s wall, %.2f s CPU; %d requests reached the server (%d without their body)",
+                     scenario.name, scenario.payments, outcome.landedOnce, outcome.duplicates, outcome.status, outcome.wall.seconds,
+                     outcome.cpuSeconds, outcome.requestsSeen, outcome.incomplete))
+        print("    summary: \(outcome.summary)")
+    }
+}
+
+extension Duration {
+    fileprivate var seconds: Double {
+        let (whole, attoseconds) = components
+        return Double(whole) + Double(attoseconds) / 1e18
+    }
+}
