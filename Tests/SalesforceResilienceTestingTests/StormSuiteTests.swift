@@ -22,8 +22,6 @@ struct StormScenario {
         var tokensIssued = 0
         var hung: [String] = []
         var elapsed = Duration.zero
-        /// Requests that reached the server without their whole body (over the wire only).
-        var incompleteRequests = 0
 
         var description: String {
             "seed \(seed): landed \(landedOnce)/\(payments), missing \(missing), duplicates \(duplicates), storm calls \(stormCalls), lost \(lostResponses), tokens \(tokensIssued), hung \(hung), virtual \(elapsed)"
@@ -31,39 +29,19 @@ struct StormScenario {
     }
 
     /// Runs the scenario for `seed`. `workers` payments are posted at once.
-    ///
-    /// `overWire` serves the simulator over real loopback HTTP with keep-alive, applies the same
-    /// fault schedule at the socket (a lost response is a connection closed without a byte), and
-    /// posts through `URLSessionTransport`; time still runs on the virtual clock.
-    static func run(seed: UInt64, payments: Int = 40, workers: Int = 1, overWire: Bool = false) async throws -> Report {
+    static func run(seed: UInt64, payments: Int = 40, workers: Int = 1) async throws -> Report {
         let clock = VirtualClock(mode: .autoAdvance)
         let schedule = ChaosSchedule(faults: [
             .serviceUnavailable(from: stormStart, for: stormLength, retryAfter: seed.isMultiple(of: 2) ? "10" : nil, html: seed % 3 == 0),
             .lostResponses(probability: 0.05),
         ], seed: seed, clock: clock)
-        let org: SalesforceSimulator
-        let transport: any HTTPTransport
-        var server: LoopbackHTTPServer?
-        if overWire {
-            var served: SalesforceSimulator?
-            server = try LoopbackHTTPServer(chaos: schedule) { url in
-                let org = SalesforceSimulator(options: SimulatorOptions(instanceURL: url), clock: clock)
-                served = org
-                return org
-            }
-            org = try #require(served)
-            transport = URLSessionTransport(options: .init(attemptTimeout: .seconds(10)))
-        } else {
-            org = SalesforceSimulator(clock: clock)
-            transport = ChaosTransport(wrapping: org, schedule: schedule)
-        }
-        defer { server?.stop() }
+        let org = SalesforceSimulator(clock: clock)
+        let transport = ChaosTransport(wrapping: org, schedule: schedule)
         org.expireSessions(at: sessionExpiry)
         let provider = OAuthTokenProvider(
-            loginURL: org.options.instanceURL, grant: .clientCredentials(clientID: "id", clientSecret: "secret"), transport: transport,
-            clock: clock, allowHTTPLoopback: true)
+            loginURL: org.options.instanceURL, grant: .clientCredentials(clientID: "id", clientSecret: "secret"), transport: transport, clock: clock)
         let client = try SalesforceClient(
-            configuration: SalesforceConfiguration(instanceURL: org.options.instanceURL, allowHTTPLoopback: true), transport: transport,
+            configuration: SalesforceConfiguration(instanceURL: org.options.instanceURL), transport: transport,
             tokenProvider: provider, clock: clock, random: RandomSource(seed: seed))
         var report = Report(seed: seed, payments: payments)
         let references = (1...payments).map { String(format: "PAY-%06d", $0) }
@@ -87,7 +65,6 @@ struct StormScenario {
         report.lostResponses = schedule.statistics["lost response"] ?? 0
         report.tokensIssued = org.tokensIssued
         report.elapsed = clock.elapsed
-        report.incompleteRequests = server?.exchanges.filter { !$0.complete }.count ?? 0
         return report
     }
 
@@ -140,12 +117,12 @@ struct StormScenario {
     @Test(.timeLimit(.minutes(1))) func overRealHTTPEveryPaymentLandsExactlyOnceAndNoRequestArrivesWithoutItsBody() async throws {
         var lost = 0
         for seed in UInt64(1)...6 {
-            let report = try await StormScenario.run(seed: seed, overWire: true)
+            let report = try await WireStormDrill.run(seed: seed) { URLSessionTransport(options: .init(attemptTimeout: .seconds(10))) }
             #expect(report.landedOnce == report.payments, "\(report)")
             #expect(report.duplicates.isEmpty && report.hung.isEmpty, "\(report)")
-            #expect(report.stormCalls <= Self.stormCallBound, "\(report)")
+            #expect(report.stormRequests <= Self.stormCallBound, "\(report)")
             #expect(report.incompleteRequests == 0, "\(report)")
-            lost += report.lostResponses
+            lost += report.lostAnswers
         }
         #expect(lost > 0, "the schedule dropped no answer: the test proved nothing")
     }

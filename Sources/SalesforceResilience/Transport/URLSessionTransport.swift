@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -42,11 +43,16 @@ public struct URLSessionTransport: HTTPTransport {
         public var attemptTimeout: Duration
         /// Whether attempts share connections. Default ``ConnectionPolicy-swift.enum/freshPerAttempt``.
         public var connections: ConnectionPolicy
+        /// The largest answer accepted; a larger one is abandoned as it arrives and reported as an
+        /// ambiguous `badResponse`. Default 128 MB: above any REST answer and a Bulk result page.
+        public var maxResponseBytes: Int
 
         /// Creates options.
-        public init(attemptTimeout: Duration = .seconds(60), connections: ConnectionPolicy = .freshPerAttempt) {
+        public init(attemptTimeout: Duration = .seconds(60), connections: ConnectionPolicy = .freshPerAttempt,
+                    maxResponseBytes: Int = 128 * 1_024 * 1_024) {
             self.attemptTimeout = attemptTimeout
             self.connections = connections
+            self.maxResponseBytes = max(0, maxResponseBytes)
         }
 
         /// The defaults.
@@ -70,7 +76,7 @@ public struct URLSessionTransport: HTTPTransport {
     /// never follow one.
     public init(session: URLSession, options: Options = .default) {
         self.shared = session
-        self.options = Options(attemptTimeout: options.attemptTimeout, connections: .reuse)
+        self.options = Options(attemptTimeout: options.attemptTimeout, connections: .reuse, maxResponseBytes: options.maxResponseBytes)
     }
 
     /// Sends `request` once; see ``HTTPTransport/send(_:)``.
@@ -88,15 +94,19 @@ public struct URLSessionTransport: HTTPTransport {
         defer { if shared == nil { session.finishTasksAndInvalidate() } }
         let timeout = options.attemptTimeout
         let urlRequestCopy = urlRequest
+        let limiter = ResponseLimiter(limit: options.maxResponseBytes)
         return try await withThrowingTaskGroup(of: HTTPResponse.self) { group in
             group.addTask {
                 do {
-                    let (data, response) = try await session.data(for: urlRequestCopy)
+                    let (data, response) = try await session.data(for: urlRequestCopy, delegate: limiter)
+                    // The last piece may have completed the transfer before the cancel took hold.
+                    guard !limiter.exceeded, data.count <= limiter.limit else { throw limiter.error }
                     guard let http = response as? HTTPURLResponse else {
                         throw TransportError.ambiguous(.badResponse, "the response was not HTTP")
                     }
                     return HTTPResponse(status: http.statusCode, headers: Self.headers(of: http), body: data)
                 } catch let error as URLError {
+                    if limiter.exceeded { throw limiter.error }
                     throw Self.map(error)
                 }
             }
@@ -161,6 +171,37 @@ public struct URLSessionTransport: HTTPTransport {
         default:
             return make(.ambiguous, .other, "the request failed")
         }
+    }
+}
+
+/// Counts an answer's bytes as they arrive and abandons it past the limit, so a huge or endless
+/// body never sits whole in memory; refuses redirects for its task, as the session does.
+private final class ResponseLimiter: NSObject, URLSessionDataDelegate, Sendable {
+    let limit: Int
+    private let received = Mutex<(bytes: Int, exceeded: Bool)>((0, false))
+
+    init(limit: Int) { self.limit = limit }
+
+    var exceeded: Bool { received.withLock { $0.exceeded } }
+
+    var error: TransportError {
+        TransportError.ambiguous(.badResponse, "the answer is larger than the limit of \(limit) bytes; abandoned")
+    }
+
+    func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive data: Data) {
+        let over = received.withLock { state in
+            state.bytes += data.count
+            if state.bytes > limit { state.exceeded = true }
+            return state.exceeded
+        }
+        if over { dataTask.cancel() }
+    }
+
+    func urlSession(
+        _ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
+        newRequest request: URLRequest, completionHandler: @escaping @Sendable (URLRequest?) -> Void
+    ) {
+        completionHandler(nil)
     }
 }
 

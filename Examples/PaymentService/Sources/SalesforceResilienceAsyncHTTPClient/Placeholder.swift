@@ -1,0 +1,3 @@
+import SalesforceResilience
+import AsyncHTTPClient
+enum Placeholder {}
