@@ -29,6 +29,9 @@ let package = Package(
             dependencies: [
                 .product(name: "SalesforceResilience", package: "SalesforceResilience"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
         .target(

@@ -1,3 +1,0 @@
-import SalesforceResilience
-import AsyncHTTPClient
-enum Placeholder {}
