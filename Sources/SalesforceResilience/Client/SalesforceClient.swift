@@ -2,7 +2,7 @@ import Foundation
 
 /// A Salesforce REST client whose every call runs through the resilience pipeline:
 ///
-/// `Admission → Metrics → Deadline → Retry → CircuitBreaker → Auth → LimitsObserver → transport`
+/// `Admission → [call middleware] → Metrics → Deadline → Retry → [attempt middleware] → CircuitBreaker → Auth → LimitsObserver → transport`
 ///
 /// Operations (``upsert(_:externalIdField:value:fields:priority:)``, ``query(_:as:priority:)``…)
 /// only describe requests; the pipeline retries, refreshes tokens and fails fast.
@@ -68,11 +68,11 @@ public final class SalesforceClient: Sendable {
         self.modes = modes
         let classifier = configuration.classifier
         self.pipeline = Pipeline(
-            middleware: [
-                AdmissionMiddleware(modes: modes, budget: budgetGuard),
-                MetricsMiddleware(recorder: metrics, clock: clock, classifier: classifier),
+            middleware: [AdmissionMiddleware(modes: modes, budget: budgetGuard)] + configuration.callMiddleware + [
+                MetricsMiddleware(recorder: metrics, clock: clock, classifier: classifier, events: events),
                 DeadlineMiddleware(timeout: configuration.callTimeout, clock: clock),
                 RetryMiddleware(policy: configuration.retryPolicy, budget: budget, clock: clock, classifier: classifier, events: events, random: random),
+            ] + configuration.attemptMiddleware + [
                 CircuitBreakerMiddleware(registry: breakers, classifier: classifier, clock: clock),
                 AuthMiddleware(tokens: tokens),
                 LimitsObserverMiddleware(budget: budgetGuard),

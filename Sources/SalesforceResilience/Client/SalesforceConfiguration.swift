@@ -33,6 +33,12 @@ public struct SalesforceConfiguration: Sendable {
     /// The org's instance key (such as `NA45`, shown in Setup → Company Information), for the
     /// status API; `nil` skips the instance check.
     public var instanceKey: String?
+    /// Middleware of yours that sees each call once, whatever its retries: inside the admission
+    /// gate, outside metrics, deadline and retry (a tracing span per call, say). Default none.
+    public var callMiddleware: [any Middleware] = []
+    /// Middleware of yours that sees each attempt: inside the retry, outside the circuit breaker,
+    /// so a refusal by an open breaker is an attempt too (a tracing span per attempt). Default none.
+    public var attemptMiddleware: [any Middleware] = []
 
     /// The default API version.
     public static let defaultAPIVersion = "62.0"

@@ -100,19 +100,23 @@ public final class MetricsRecorder: Sendable {
     }
 }
 
-/// Records each call's final outcome and total latency (retries included) in a ``MetricsRecorder``.
+/// Records each call's final outcome and total latency (retries included) in a ``MetricsRecorder``,
+/// and emits it as ``ResilienceEvent/callCompleted(operation:outcome:errorCode:duration:)``.
 /// Place it outside the retry middleware.
 public struct MetricsMiddleware: Middleware {
     /// Where figures go.
     public let recorder: MetricsRecorder
     private let clock: any ResilienceClock
     private let classifier: OutcomeClassifier
+    private let events: ResilienceEventSink
 
     /// Creates the middleware.
-    public init(recorder: MetricsRecorder, clock: any ResilienceClock = SystemClock(), classifier: OutcomeClassifier = OutcomeClassifier()) {
+    public init(recorder: MetricsRecorder, clock: any ResilienceClock = SystemClock(), classifier: OutcomeClassifier = OutcomeClassifier(),
+                events: ResilienceEventSink = .none) {
         self.recorder = recorder
         self.clock = clock
         self.classifier = classifier
+        self.events = events
     }
 
     /// Times the call and records how it ended.
@@ -120,12 +124,17 @@ public struct MetricsMiddleware: Middleware {
         let start = clock.now
         do {
             let response = try await next(request, context)
-            recorder.recordCall(latency: clock.now - start, failure: nil)
+            let latency = clock.now - start
+            recorder.recordCall(latency: latency, failure: nil)
+            events.emit(.callCompleted(operation: context.operation, outcome: nil, errorCode: nil, duration: latency))
             return response
         } catch {
             let category = classifier.classify(error)
             if category != .cancelled {
-                recorder.recordCall(latency: clock.now - start, failure: category, errorCode: (error as? SalesforceError)?.errorCode)
+                let latency = clock.now - start
+                let code = (error as? SalesforceError)?.errorCode
+                recorder.recordCall(latency: latency, failure: category, errorCode: code)
+                events.emit(.callCompleted(operation: context.operation, outcome: category, errorCode: code, duration: latency))
             }
             throw error
         }

@@ -6,6 +6,9 @@ public enum ResilienceEvent: Sendable, Hashable {
     case attemptStarted(operation: String, attempt: Int)
     /// A failed attempt will be retried after `delay`.
     case retryScheduled(operation: String, attempt: Int, delay: Duration, reason: FailureCategory, status: Int?)
+    /// A call finished, after its retries: `outcome` is `nil` for success, else the failure's
+    /// category; `errorCode` is Salesforce's, when there was one. Not emitted for cancelled calls.
+    case callCompleted(operation: String, outcome: FailureCategory?, errorCode: String?, duration: Duration)
     /// The call failed and will not be retried: attempts, deadline or the failure's category.
     case retriesExhausted(operation: String, attempts: Int, reason: FailureCategory, limit: RetryStopReason)
     /// The retry budget had no tokens left, so a retryable failure was not retried.
