@@ -63,4 +63,9 @@ public struct ResilienceEventSink: Sendable {
 
     /// A sink that drops every event.
     public static let none = ResilienceEventSink { _ in }
+
+    /// A sink that hands every event to each of `sinks`, in order.
+    public static func combining(_ sinks: [ResilienceEventSink]) -> ResilienceEventSink {
+        ResilienceEventSink { event in for sink in sinks { sink.emit(event) } }
+    }
 }
