@@ -105,25 +105,34 @@ public actor Outbox {
             try Task.checkCancellation()
             let step = try await drainOnce()
             try await onStep?(step)
-            switch step {
-            case .idle:
+            if step == .idle {
                 guard let keepRunning, await keepRunning() else {
                     // `onStep` may have enqueued more; stop only when nothing is pending.
                     if try await store.backlog().count == 0 { return }
                     continue
                 }
-                try await client.clock.sleep(until: client.clock.now + options.idleInterval)
-            case .sent(_, _, let retrying) where retrying > 0:
-                // While a breaker is open it sets the pace: the next batch is its probe, sent at the
-                // probe time (the next step pauses until then), not after a backoff of our own.
-                if nextProbeWait(now: client.clock.now) != nil { continue }
-                let wait = options.retryBackoff.delay(forRetry: failureStreak, unit: random.nextUnit())
-                try await client.clock.sleep(until: client.clock.now + wait)
-            case .sent:
-                continue
-            case .paused(_, let duration):
-                try await client.clock.sleep(until: client.clock.now + duration)
             }
+            let wait = wait(after: step)
+            if wait > .zero { try await client.clock.sleep(until: client.clock.now + wait) }
+        }
+    }
+
+    /// How long to wait after `step` before the next ``drainOnce()``: the pause it reports, the
+    /// idle interval, or — after transient failures — the retry backoff. While a breaker is open
+    /// it sets the pace instead: the next batch is its probe, sent at the probe time (the next
+    /// step pauses until then), not after a backoff of the outbox's own. For callers that run
+    /// their own loop (a service that must not interrupt a batch on shutdown).
+    public func wait(after step: DrainStep) -> Duration {
+        switch step {
+        case .idle:
+            return options.idleInterval
+        case .sent(_, _, let retrying) where retrying > 0:
+            if nextProbeWait(now: client.clock.now) != nil { return .zero }
+            return options.retryBackoff.delay(forRetry: failureStreak, unit: random.nextUnit())
+        case .sent:
+            return .zero
+        case .paused(_, let duration):
+            return duration
         }
     }
 
