@@ -57,6 +57,8 @@ public enum JSONValue: Sendable, Hashable, Codable, CustomStringConvertible, Exp
     public var numberValue: Double? { if case .number(let value) = self { value } else { nil } }
     /// The object, if this is one.
     public var objectValue: [String: JSONValue]? { if case .object(let value) = self { value } else { nil } }
+    /// The array, if this is one.
+    public var arrayValue: [JSONValue]? { if case .array(let value) = self { value } else { nil } }
 
     /// Compact JSON text.
     public var description: String {

@@ -1,0 +1,102 @@
+import Foundation
+import SalesforceResilience
+import Synchronization
+
+/// What `/health` and `/ready` answer: named checks an operator can read.
+///
+/// - `/health` (liveness): 200 while the worker runs, 503 once it has stopped on an error.
+/// - `/ready` (readiness): 200 when work can go out now — a token that works, a mode that lets
+///   the outbox's critical calls through, API usage below the shedding threshold, no open
+///   breaker — else 503 naming what is not.
+/// Both list every check, so either page explains the service's state.
+struct HealthReport: Encodable, Sendable {
+    struct Check: Encodable, Sendable {
+        var name: String
+        var ok: Bool
+        var detail: String
+    }
+
+    var status: String
+    var checks: [Check]
+
+    var json: String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+        return (try? String(decoding: encoder.encode(self), as: UTF8.self)) ?? "{}"
+    }
+}
+
+/// Keeps what the checks cannot ask the client: whether the token works, whether the worker
+/// still runs. Fed by the client's events.
+final class HealthState: Sendable {
+    private struct State {
+        var tokenFailure: FailureCategory?
+        var anyCallSucceeded = false
+        var workerFailure: String?
+    }
+
+    private let state = Mutex(State())
+
+    var sink: ResilienceEventSink {
+        ResilienceEventSink { [self] event in
+            switch event {
+            case .tokenRefreshFailed(let reason):
+                state.withLock { $0.tokenFailure = reason }
+            case .callCompleted(_, nil, _, _):
+                state.withLock {
+                    $0.tokenFailure = nil
+                    $0.anyCallSucceeded = true
+                }
+            default:
+                break
+            }
+        }
+    }
+
+    func workerFailed(_ error: any Error) {
+        state.withLock { $0.workerFailure = String(describing: error) }
+    }
+
+    /// The checks, now.
+    func checks(client: SalesforceClient, outbox: Outbox) async -> [HealthReport.Check] {
+        let snapshot = state.withLock { $0 }
+        var checks: [HealthReport.Check] = []
+        checks.append(.init(name: "worker", ok: snapshot.workerFailure == nil, detail: snapshot.workerFailure.map { "stopped: \($0)" } ?? "running"))
+        let tokenDetail = if let failure = snapshot.tokenFailure { "the last token request failed (\(failure.rawValue))" }
+            else if snapshot.anyCallSucceeded { "valid: the last call succeeded with it" } else { "not yet used" }
+        checks.append(.init(name: "token", ok: snapshot.tokenFailure == nil, detail: tokenDetail))
+        let mode = client.mode
+        checks.append(.init(name: "operating mode", ok: mode.admits(.critical), detail: mode.rawValue))
+        if let usage = client.apiUsage {
+            let threshold = client.configuration.apiBudget.shedThreshold
+            checks.append(.init(name: "API usage", ok: usage.fraction < threshold && !client.budgetGuard.isShedding,
+                                detail: "\(usage.used) of \(usage.max) (\(Int(usage.fraction * 100)) %, shedding at \(Int(threshold * 100)) %)"))
+        } else {
+            checks.append(.init(name: "API usage", ok: true, detail: "not reported yet"))
+        }
+        for (host, breaker) in client.breakers.all.sorted(by: { $0.key < $1.key }) {
+            let state = breaker.state
+            let probe = breaker.nextProbeAt.map { " until \(($0 - client.clock.now).formatted(.units(allowed: [.seconds], width: .abbreviated))) from now" } ?? ""
+            checks.append(.init(name: "circuit breaker \(host)", ok: state == .closed, detail: state.rawValue + probe))
+        }
+        if let (count, age) = try? await outbox.backlog() {
+            let oldest = age.map { "oldest \($0.formatted(.units(allowed: [.hours, .minutes, .seconds], width: .abbreviated)))" } ?? "empty"
+            checks.append(.init(name: "backlog", ok: true, detail: "\(count) queued, \(oldest)"))
+        }
+        return checks
+    }
+
+    /// `/health`: alive unless the worker stopped.
+    func liveness(client: SalesforceClient, outbox: Outbox) async -> (Int, HealthReport) {
+        let checks = await checks(client: client, outbox: outbox)
+        let alive = checks.first { $0.name == "worker" }?.ok ?? false
+        return (alive ? 200 : 503, HealthReport(status: alive ? "alive" : "down", checks: checks))
+    }
+
+    /// `/ready`: ready when every check passes.
+    func readiness(client: SalesforceClient, outbox: Outbox) async -> (Int, HealthReport) {
+        let checks = await checks(client: client, outbox: outbox)
+        let ready = checks.allSatisfy(\.ok)
+        return (ready ? 200 : 503, HealthReport(status: ready ? "ready" : "not ready", checks: checks))
+    }
+}
