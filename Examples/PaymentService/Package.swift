@@ -66,6 +66,15 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        .executableTarget(
+            name: "TransportBenchmarks",
+            dependencies: [
+                "SalesforceResilienceAsyncHTTPClient",
+                .product(name: "SalesforceResilience", package: "SalesforceResilience"),
+                .product(name: "SalesforceResilienceTesting", package: "SalesforceResilience"),
+            ],
+            path: "Benchmarks/TransportBenchmarks"
+        ),
         .testTarget(
             name: "SalesforceResilienceAsyncHTTPClientTests",
             dependencies: [
