@@ -30,6 +30,9 @@ public final class AsyncHTTPClientTransport: HTTPTransport {
         /// Upper bound for one attempt, from asking for a connection to the last byte of the
         /// answer; past it the attempt is `ambiguous` `timedOut`. Default 60 s.
         public var attemptTimeout: Duration
+        /// The longest silence between bytes of an answer before the connection is given up
+        /// (`ambiguous` `timedOut`); `nil` leaves it to the attempt timeout. Default `nil`.
+        public var readTimeout: Duration?
         /// The largest answer accepted; a larger one is refused as `ambiguous` `badResponse`
         /// without being buffered. Default 128 MB.
         public var maxResponseBytes: Int
@@ -40,10 +43,11 @@ public final class AsyncHTTPClientTransport: HTTPTransport {
         public var idleConnectionTimeout: Duration
 
         /// Creates options.
-        public init(connectTimeout: Duration = .seconds(10), attemptTimeout: Duration = .seconds(60), maxResponseBytes: Int = 128 * 1_024 * 1_024,
-                    maxConnectionsPerHost: Int = 8, idleConnectionTimeout: Duration = .seconds(50)) {
+        public init(connectTimeout: Duration = .seconds(10), attemptTimeout: Duration = .seconds(60), readTimeout: Duration? = nil,
+                    maxResponseBytes: Int = 128 * 1_024 * 1_024, maxConnectionsPerHost: Int = 8, idleConnectionTimeout: Duration = .seconds(50)) {
             self.connectTimeout = connectTimeout
             self.attemptTimeout = attemptTimeout
+            self.readTimeout = readTimeout
             self.maxResponseBytes = max(0, maxResponseBytes)
             self.maxConnectionsPerHost = max(1, maxConnectionsPerHost)
             self.idleConnectionTimeout = idleConnectionTimeout
@@ -74,14 +78,14 @@ public final class AsyncHTTPClientTransport: HTTPTransport {
     }
 
     /// The AsyncHTTPClient configuration this transport's contract needs: redirects disallowed
-    /// (the `Authorization` header must not follow one), the connect timeout, a keep-alive pool,
+    /// (the `Authorization` header must not follow one), the connect and read timeouts, a keep-alive pool,
     /// no automatic decompression of what Salesforce did not compress, and connection
     /// establishment not retried inside the client (``RetryMiddleware`` decides retries).
     public static func clientConfiguration(_ options: Options = Options()) -> HTTPClient.Configuration {
         var configuration = HTTPClient.Configuration(
             redirectConfiguration: .disallow,
-            timeout: .init(connect: .nanoseconds(Int64(options.connectTimeout.nanoseconds))),
-            connectionPool: .init(idleTimeout: .nanoseconds(Int64(options.idleConnectionTimeout.nanoseconds)),
+            timeout: .init(connect: .nanoseconds(options.connectTimeout.nanoseconds), read: options.readTimeout.map { .nanoseconds($0.nanoseconds) }),
+            connectionPool: .init(idleTimeout: .nanoseconds(options.idleConnectionTimeout.nanoseconds),
                                   concurrentHTTP1ConnectionsPerHostSoftLimit: options.maxConnectionsPerHost))
         configuration.connectionPool.retryConnectionEstablishment = false
         return configuration
@@ -100,7 +104,7 @@ public final class AsyncHTTPClientTransport: HTTPTransport {
         let timeout = options.attemptTimeout
         // The client's own deadline is a backstop; the race below is the attempt timeout, so that
         // reading the body is bounded too.
-        let backstop = NIODeadline.now() + .nanoseconds(Int64((timeout + .seconds(1)).nanoseconds))
+        let backstop = NIODeadline.now() + .nanoseconds((timeout + .seconds(1)).nanoseconds)
         return try await withThrowingTaskGroup(of: HTTPResponse.self) { group in
             group.addTask {
                 do {
