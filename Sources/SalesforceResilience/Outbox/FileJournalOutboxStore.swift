@@ -8,8 +8,15 @@ import Darwin
 /// A durable ``OutboxStore``: an append-only journal of JSON lines, each `fsync`ed before the
 /// call returns, so an enqueued record survives `kill -9` and power loss.
 ///
-/// - The first line names the format and its version; a file that is neither a journal nor a
-///   journal written before the header existed is refused, never truncated.
+/// - The first line names the format and its version, and every line carries a CRC-32
+///   (``JournalFormat``); a file that is neither a journal nor a journal written before the
+///   header existed is refused, never truncated.
+/// - One writer at a time: the store holds an exclusive lock (on `<path>.lock`) while open; a
+///   second store on the same journal, in this process or another, is refused. ``close()``
+///   releases it (so does the end of the process).
+/// - A write or `fsync` that fails (disk full, file-size limit) is cut back before its error is
+///   thrown, so the next line starts clean and the journal still replays.
+/// - Files are owner-only (`0600`): they hold payment records.
 /// - ``metadata`` labels the journal itself (the org and job it belongs to) and survives compaction.
 /// - Recovery replays the journal. Only lines ended by a newline count: a write torn by a crash
 ///   leaves an unterminated last line, which is discarded (and cut from the file).
@@ -29,18 +36,12 @@ public actor FileJournalOutboxStore: OutboxStore {
         }
     }
 
-    /// The first line of every journal this version writes.
-    static let header = Data(#"{"format":"SalesforceResilience.OutboxJournal","version":1}"#.utf8) + Data([0x0A])
-    private struct Header: Decodable {
-        let format: String
-        let version: Int
-    }
-
     /// The journal's path.
     public nonisolated let path: String
     /// The dead-letter file's path.
     public nonisolated var deadLetterPath: String { path + ".deadletter.jsonl" }
     private var descriptor: Int32
+    private var lockDescriptor: Int32
     private var state: OutboxState
     /// The journal's labels, such as the org and job it belongs to; see ``setMetadata(_:)``.
     public private(set) var metadata: [String: String]
@@ -50,34 +51,63 @@ public actor FileJournalOutboxStore: OutboxStore {
     /// The journal size below which it is never compacted.
     public nonisolated let compactAfterBytes: Int
     private let encoder = JSONEncoder()
+    private let io: JournalIO
 
-    /// Opens (or creates) the journal at `path` and replays it.
+    /// Opens (or creates) the journal at `path`, takes its lock, and replays it.
     ///
     /// - Parameter compactAfterBytes: the journal is compacted only above this size. Default 1 MB.
+    /// - Throws: ``JournalError`` for a file that is not a journal, a journal another store holds
+    ///   open, a corrupt line, or a system error.
     public init(path: String, compactAfterBytes: Int = 1_000_000) throws {
+        try self.init(path: path, compactAfterBytes: compactAfterBytes, io: .posix)
+    }
+
+    /// ``init(path:compactAfterBytes:)`` over another file I/O, so tests can make writes fail.
+    init(path: String, compactAfterBytes: Int = 1_000_000, io: JournalIO) throws {
         self.path = path
         self.compactAfterBytes = compactAfterBytes
-        unlink(path + ".compact")  // a compaction interrupted before its rename
-        let replayed = try Self.replay(path: path)
-        self.state = replayed.state
-        self.metadata = replayed.metadata
-        self.journalBytes = replayed.validBytes
-        self.enqueuedBytes = replayed.validBytes
-        self.enqueuedEntries = max(1, replayed.state.entries.count)
-        descriptor = open(path, O_WRONLY | O_CREAT, 0o644)
-        guard descriptor >= 0 else { throw JournalError.system("cannot open \(path)") }
-        // Cut a torn last line so the next append starts on a line of its own.
-        guard ftruncate(descriptor, off_t(replayed.validBytes)) == 0, lseek(descriptor, 0, SEEK_END) >= 0 else {
-            throw JournalError.system("cannot truncate \(path)")
-        }
-        if replayed.validBytes == 0 {
-            try Self.writeAll(descriptor, Self.header)
-            guard fsync(descriptor) == 0 else { throw JournalError.system("fsync \(path)") }
-            journalBytes = Self.header.count
+        self.io = io
+        lockDescriptor = try JournalIO.lock(path + ".lock")
+        do {
+            unlink(path + ".compact")  // a compaction interrupted before its rename
+            let replayed = try JournalFormat.replay(FileManager.default.contents(atPath: path) ?? Data(), path: path)
+            state = replayed.state
+            metadata = replayed.metadata
+            journalBytes = replayed.validBytes
+            enqueuedBytes = replayed.validBytes
+            enqueuedEntries = max(1, replayed.state.entries.count)
+            descriptor = open(path, O_WRONLY | O_CREAT, 0o600)
+            guard descriptor >= 0 else { throw JournalError.system("cannot open \(path)") }
+            // Owner-only, also for a journal an earlier version created world-readable.
+            fchmod(descriptor, 0o600)
+            // Cut a torn last line so the next append starts on a line of its own.
+            guard ftruncate(descriptor, off_t(replayed.validBytes)) == 0, lseek(descriptor, 0, SEEK_END) >= 0 else {
+                throw JournalError.system("cannot truncate \(path)")
+            }
+            if replayed.validBytes == 0 {
+                try io.writeAll(descriptor, JournalFormat.header)
+                guard io.fsync(descriptor) == 0 else { throw JournalError.system("fsync \(path)") }
+                journalBytes = JournalFormat.header.count
+            }
+        } catch {
+            closeDescriptor(lockDescriptor)
+            throw error
         }
     }
 
-    deinit { close(descriptor) }
+    deinit {
+        if descriptor >= 0 { closeDescriptor(descriptor) }
+        if lockDescriptor >= 0 { closeDescriptor(lockDescriptor) }
+    }
+
+    /// Closes the journal and releases its lock; later calls throw. Everything written is
+    /// already on disk.
+    public func close() {
+        if descriptor >= 0 { closeDescriptor(descriptor) }
+        if lockDescriptor >= 0 { closeDescriptor(lockDescriptor) }
+        descriptor = -1
+        lockDescriptor = -1
+    }
 
     // MARK: OutboxStore
 
@@ -118,11 +148,12 @@ public actor FileJournalOutboxStore: OutboxStore {
             text.append(try encoder.encode(letter))
             text.append(0x0A)
         }
-        let file = open(deadLetterPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        try requireOpen()
+        let file = open(deadLetterPath, O_WRONLY | O_CREAT | O_APPEND, 0o600)
         guard file >= 0 else { throw JournalError.system("cannot open \(deadLetterPath)") }
-        defer { close(file) }
-        try Self.writeAll(file, text)
-        guard fsync(file) == 0 else { throw JournalError.system("fsync \(deadLetterPath)") }
+        defer { closeDescriptor(file) }
+        fchmod(file, 0o600)
+        try io.appendCuttingBack(file, text, path: deadLetterPath)
         let keys = letters.map(\.entry.key)
         try append(.deadLetter(keys))
         state.apply(.deadLetter(keys))
@@ -148,13 +179,17 @@ public actor FileJournalOutboxStore: OutboxStore {
 
     // MARK: Journal
 
-    /// Writes one change as one line and `fsync`s it. Returns the bytes written.
+    private func requireOpen() throws {
+        guard descriptor >= 0 else { throw JournalError(description: "\(path) was closed") }
+    }
+
+    /// Writes one change as one line and `fsync`s it; a failure is cut back before it is thrown.
+    /// Returns the bytes written.
     @discardableResult
     private func append(_ change: OutboxChange) throws -> Int {
-        var data = try encoder.encode(change)
-        data.append(0x0A)
-        try Self.writeAll(descriptor, data)
-        guard fsync(descriptor) == 0 else { throw JournalError.system("fsync \(path)") }
+        try requireOpen()
+        let data = try JournalFormat.line(change, encoder: encoder)
+        try io.appendCuttingBack(descriptor, data, path: path)
         journalBytes += data.count
         return data.count
     }
@@ -164,28 +199,25 @@ public actor FileJournalOutboxStore: OutboxStore {
         let averageEntry = enqueuedEntries > 0 ? max(1, enqueuedBytes / enqueuedEntries) : 1
         guard journalBytes > compactAfterBytes, journalBytes > 4 * state.entries.count * averageEntry else { return }
         let temporary = path + ".compact"
-        let file = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        let file = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         guard file >= 0 else { throw JournalError.system("cannot open \(temporary)") }
         let live = state.pending(limit: Int.max)
-        var data = Self.header
-        if !metadata.isEmpty {
-            data.append(try encoder.encode(OutboxChange.metadata(metadata)))
-            data.append(0x0A)
-        }
-        data.append(try encoder.encode(OutboxChange.enqueue(live)))
-        data.append(0x0A)
+        var data = JournalFormat.header
+        if !metadata.isEmpty { data.append(try JournalFormat.line(.metadata(metadata), encoder: encoder)) }
+        data.append(try JournalFormat.line(.enqueue(live), encoder: encoder))
         do {
-            try Self.writeAll(file, data)
-            guard fsync(file) == 0 else { throw JournalError.system("fsync \(temporary)") }
+            try io.writeAll(file, data)
+            guard io.fsync(file) == 0 else { throw JournalError.system("fsync \(temporary)") }
         } catch {
-            close(file)
+            closeDescriptor(file)
+            unlink(temporary)
             throw error
         }
-        close(file)
+        closeDescriptor(file)
         guard rename(temporary, path) == 0 else { throw JournalError.system("cannot rename \(temporary) to \(path)") }
-        Self.syncDirectory(of: path)
-        close(descriptor)
-        descriptor = open(path, O_WRONLY | O_APPEND, 0o644)
+        JournalIO.syncDirectory(of: path)
+        closeDescriptor(descriptor)
+        descriptor = open(path, O_WRONLY | O_APPEND, 0o600)
         guard descriptor >= 0 else { throw JournalError.system("cannot reopen \(path)") }
         var compacted = OutboxState()
         compacted.apply(.enqueue(live))
@@ -193,69 +225,5 @@ public actor FileJournalOutboxStore: OutboxStore {
         journalBytes = data.count
         enqueuedBytes = data.count
         enqueuedEntries = live.count
-    }
-
-    private struct Replay {
-        var state = OutboxState()
-        var metadata: [String: String] = [:]
-        var validBytes = 0
-    }
-
-    private static func replay(path: String) throws -> Replay {
-        var replay = Replay()
-        guard let data = FileManager.default.contents(atPath: path), !data.isEmpty else { return replay }
-        let decoder = JSONDecoder()
-        var start = data.startIndex
-        var lines = 0
-        while let newline = data[start...].firstIndex(of: 0x0A) {
-            let bytes = Data(data[start..<newline])
-            lines += 1
-            if lines == 1, let header = try? decoder.decode(Header.self, from: bytes) {
-                guard header.format == "SalesforceResilience.OutboxJournal" else { throw notAJournal(path) }
-                guard header.version <= 1 else {
-                    throw JournalError(description: "\(path) is an outbox journal of format version \(header.version), written by a newer version of this library")
-                }
-            } else if !bytes.isEmpty {
-                guard let line = try? decoder.decode(OutboxChange.self, from: bytes) else {
-                    if lines == 1 { throw notAJournal(path) }
-                    throw JournalError(description: "\(path): line \(lines) is corrupt; refusing to drop what follows it")
-                }
-                if case .metadata(let values) = line { replay.metadata.merge(values) { $1 } }
-                replay.state.apply(line)
-            }
-            start = newline + 1
-        }
-        // A file with no complete line is ours only if it is the start of our own header, torn by
-        // a crash while the journal was being created. Anything else is someone else's file.
-        if lines == 0, !header.starts(with: data) { throw notAJournal(path) }
-        replay.validBytes = start - data.startIndex
-        return replay
-    }
-
-    private static func notAJournal(_ path: String) -> JournalError {
-        JournalError(description: "\(path) is not an outbox journal (its first line is not a journal record); refusing to open or change it")
-    }
-
-    private static func writeAll(_ descriptor: Int32, _ data: Data) throws {
-        try data.withUnsafeBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let written = write(descriptor, raw.baseAddress! + offset, raw.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    throw JournalError.system("write failed")
-                }
-                offset += written
-            }
-        }
-    }
-
-    private static func syncDirectory(of path: String) {
-        let directory = (path as NSString).deletingLastPathComponent
-        let descriptor = open(directory.isEmpty ? "." : directory, O_RDONLY)
-        if descriptor >= 0 {
-            fsync(descriptor)
-            close(descriptor)
-        }
     }
 }

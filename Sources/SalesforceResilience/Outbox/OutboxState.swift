@@ -40,7 +40,11 @@ struct OutboxState: Sendable {
                 sequence[key] = nil
             }
         case .attempt(let keys):
-            for key in keys { entries[key]?.attempts += 1 }
+            // Saturating: a count read from a file must not be able to trap the process.
+            for key in keys {
+                guard let attempts = entries[key]?.attempts else { continue }
+                entries[key]?.attempts = attempts == .max ? .max : attempts + 1
+            }
         case .metadata:
             return
         }

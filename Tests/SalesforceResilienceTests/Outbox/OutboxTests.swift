@@ -71,11 +71,13 @@ import Testing
     @Test func aCrashBetweenCommitAndAcknowledgeRedeliversWithoutDuplicates() async throws {
         let (org, _, client) = try setUp()
         let path = try journal()
-        let first = Outbox(store: CrashingStore(try FileJournalOutboxStore(path: path)), client: client)
+        let journal = try FileJournalOutboxStore(path: path)
+        let first = Outbox(store: CrashingStore(journal), client: client)
         try await enqueuePayments(first, 1...300)
         await #expect(throws: CrashingStore.Crash.self) { try await first.drain() }
         #expect(org.records(of: "Payment__c").count == 200)  // committed, not acknowledged
-        // The process restarts with the same journal.
+        // The process restarts with the same journal (the dead process's lock died with it).
+        await journal.close()
         let second = Outbox(store: try FileJournalOutboxStore(path: path), client: client)
         #expect(try await second.backlog().count == 300)
         try await second.drain()

@@ -1,0 +1,83 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The journal's file operations: POSIX by default, replaceable in tests to make a write fail
+/// part-way (a full disk, a file-size limit).
+struct JournalIO: Sendable {
+    /// `write(2)`.
+    var write: @Sendable (Int32, UnsafeRawBufferPointer) -> Int
+    /// `fsync(2)`.
+    var fsync: @Sendable (Int32) -> Int32
+
+    /// The real thing.
+    static let posix = JournalIO(write: posixWrite, fsync: posixFsync)
+
+    /// Writes every byte, retrying interrupted and short writes.
+    func writeAll(_ descriptor: Int32, _ data: Data) throws {
+        try data.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let written = write(descriptor, UnsafeRawBufferPointer(rebasing: raw[offset...]))
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    throw FileJournalOutboxStore.JournalError.system("write failed")
+                }
+                offset += written
+            }
+        }
+    }
+
+    /// Appends `data` at the end of `descriptor`'s file and `fsync`s it; if either fails, the
+    /// file is cut back to its size before, so no partial line stays behind to be glued to the
+    /// next one.
+    func appendCuttingBack(_ descriptor: Int32, _ data: Data, path: String) throws {
+        let before = lseek(descriptor, 0, SEEK_END)
+        guard before >= 0 else { throw FileJournalOutboxStore.JournalError.system("cannot seek in \(path)") }
+        do {
+            try writeAll(descriptor, data)
+            guard fsync(descriptor) == 0 else { throw FileJournalOutboxStore.JournalError.system("fsync \(path)") }
+        } catch {
+            _ = ftruncate(descriptor, before)
+            _ = lseek(descriptor, 0, SEEK_END)
+            throw error
+        }
+    }
+
+    /// Opens (creating, owner-only) and exclusively locks the lock file at `path`; returns its
+    /// descriptor. The lock lives as long as the descriptor: until `close`, or the process's end.
+    static func lock(_ path: String) throws -> Int32 {
+        let descriptor = open(path, O_RDWR | O_CREAT, 0o600)
+        guard descriptor >= 0 else { throw FileJournalOutboxStore.JournalError.system("cannot open \(path)") }
+        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+            let code = errno
+            closeDescriptor(descriptor)
+            if code == EWOULDBLOCK {
+                throw FileJournalOutboxStore.JournalError(
+                    description: "\(path.dropLast(5)) is open in another store (this process or another); one writer at a time, or the journal would be corrupted")
+            }
+            throw FileJournalOutboxStore.JournalError.system("cannot lock \(path)", code)
+        }
+        return descriptor
+    }
+
+    /// `fsync`s the directory holding `path`, so a rename in it is durable.
+    static func syncDirectory(of path: String) {
+        let directory = (path as NSString).deletingLastPathComponent
+        let descriptor = open(directory.isEmpty ? "." : directory, O_RDONLY)
+        if descriptor >= 0 {
+            _ = posixFsync(descriptor)
+            closeDescriptor(descriptor)
+        }
+    }
+}
+
+// At file scope the names below are the C library's, not the members' above.
+private func posixWrite(_ descriptor: Int32, _ bytes: UnsafeRawBufferPointer) -> Int { write(descriptor, bytes.baseAddress, bytes.count) }
+private func posixFsync(_ descriptor: Int32) -> Int32 { fsync(descriptor) }
+
+/// Closes a file descriptor (`close(2)`), for types that have a `close()` of their own.
+func closeDescriptor(_ descriptor: Int32) { _ = close(descriptor) }
