@@ -63,18 +63,21 @@ public struct OutcomeClassifier: Sendable {
     public func error(for response: HTTPResponse, operation: String) -> SalesforceError? {
         if response.isSuccess { return nil }
         let errors = Self.parseErrors(response.body)
-        let first = errors.first
+        let category = category(status: response.status, errors: errors)
+        // Salesforce may echo a session id inside a message: nothing kept here may carry one.
+        let redacted = errors.map { SalesforceAPIError(message: Redaction.redact($0.message), errorCode: $0.errorCode, fields: $0.fields) }
+        let first = redacted.first
         return SalesforceError(
-            category: category(status: response.status, errors: errors),
+            category: category,
             status: response.status,
             errorCode: first?.errorCode,
             message: first?.message ?? Self.summary(of: response),
             fields: first?.fields ?? [],
-            errors: errors,
+            errors: redacted,
             operation: operation,
             rawBody: Self.rawText(response.body),
             headers: response.headers,
-            body: response.body
+            body: Redaction.redact(response.body)
         )
     }
 
@@ -165,11 +168,23 @@ public struct OutcomeClassifier: Sendable {
         return text
     }
 
-    private static func htmlTitle(in body: Data) -> String? {
-        let text = String(decoding: body.prefix(8_192), as: UTF8.self)
-        guard let match = text.firstMatch(of: /(?i)<title[^>]*>([^<]{1,200})<\/title>/) else { return nil }
-        let title = match.output.1.trimmingCharacters(in: .whitespacesAndNewlines)
-        return title.isEmpty ? nil : title
+    /// The first `<title>…</title>` of an HTML page, found in one linear pass (a regex here was
+    /// quadratic on a page of repeated `<title` openers: 300 ms for 8 KB).
+    static func htmlTitle(in body: Data) -> String? {
+        let bytes = Array(body.prefix(8_192))
+        func lower(_ byte: UInt8) -> UInt8 { byte >= 65 && byte <= 90 ? byte + 32 : byte }
+        func matches(_ word: String, at index: Int) -> Bool {
+            let expected = Array(word.utf8)
+            guard index + expected.count <= bytes.count else { return false }
+            return expected.indices.allSatisfy { lower(bytes[index + $0]) == expected[$0] }
+        }
+        guard let open = bytes.indices.first(where: { bytes[$0] == UInt8(ascii: "<") && matches("<title", at: $0) }),
+              let close = bytes[(open + 6)...].firstIndex(of: UInt8(ascii: ">"))
+        else { return nil }
+        let start = close + 1
+        guard let end = bytes[start...].firstIndex(of: UInt8(ascii: "<")), end - start <= 200, matches("</title>", at: end) else { return nil }
+        let title = String(decoding: bytes[start..<end], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        return title.isEmpty ? nil : Redaction.redact(title)
     }
 }
 

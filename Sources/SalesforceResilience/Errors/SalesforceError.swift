@@ -3,7 +3,7 @@ import Foundation
 /// A failed Salesforce response, classified: everything needed to decide and to debug.
 ///
 /// It never contains an access or refresh token: the raw body is redacted and truncated.
-public struct SalesforceError: Error, Sendable, Hashable, CustomStringConvertible {
+public struct SalesforceError: Error, Sendable, Hashable, CustomStringConvertible, CustomReflectable {
     /// The most bytes of the body kept in ``rawBody``.
     public static let rawBodyLimit = 2_048
 
@@ -51,6 +51,16 @@ public struct SalesforceError: Error, Sendable, Hashable, CustomStringConvertibl
 
     /// The raw `Retry-After` header, if the server sent one.
     public var retryAfterHeader: String? { headers["Retry-After"] }
+
+    /// Reflection that shows what ``description`` shows, so `dump(error)` prints no secret: headers
+    /// through their redacting description, the body as a size.
+    public var customMirror: Mirror {
+        Mirror(self, children: [
+            "category": category, "status": status, "errorCode": errorCode as Any, "message": Redaction.redact(message),
+            "fields": fields, "errors": errors.map { "\($0.errorCode): \(Redaction.redact($0.message))" }, "operation": operation,
+            "rawBody": rawBody, "headers": headers.description, "body": "\(body.count) bytes",
+        ])
+    }
 
     /// `operation: HTTP status CODE: message [fields] (category → action)`.
     public var description: String {

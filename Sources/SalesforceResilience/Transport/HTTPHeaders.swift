@@ -1,7 +1,7 @@
 /// An ordered list of HTTP header fields with case-insensitive name lookup.
 ///
 /// Names keep the spelling they were added with; lookups ignore case, as RFC 9110 requires.
-public struct HTTPHeaders: Sendable, Hashable, Sequence, ExpressibleByDictionaryLiteral, CustomStringConvertible {
+public struct HTTPHeaders: Sendable, Hashable, Sequence, ExpressibleByDictionaryLiteral, CustomStringConvertible, CustomReflectable {
     /// One header field.
     public struct Field: Sendable, Hashable {
         /// The field name as it was added.
@@ -66,6 +66,13 @@ public struct HTTPHeaders: Sendable, Hashable, Sequence, ExpressibleByDictionary
             let value = Redaction.isSensitiveHeader(field.name) ? Redaction.placeholder : field.value
             return "\(field.name): \(value)"
         }.joined(separator: "\n")
+    }
+
+    /// Reflection with credentials redacted, as in ``description``, so `dump` shows no token.
+    public var customMirror: Mirror {
+        Mirror(self, children: fields.map { field in
+            (label: field.name, value: Redaction.isSensitiveHeader(field.name) ? Redaction.placeholder : field.value) as Mirror.Child
+        }, displayStyle: .dictionary)
     }
 
     private static func same(_ a: String, _ b: String) -> Bool {

@@ -1,5 +1,5 @@
 import Foundation
-import SalesforceResilience
+@testable import SalesforceResilience
 import SalesforceResilienceTesting
 import Testing
 
@@ -47,5 +47,45 @@ import Testing
         let request = HTTPRequest(method: .post, url: url)
         #expect(!request.description.contains("SECRET"))
         #expect(request.description.contains("x=1"))
+    }
+}
+
+@Suite struct EchoedSecretTests {
+    static let session = "00D5g000004DBTq!AQ0AQH0dMHZfz972Szmpkb58urFRkgeBGsxL_QJWwYMfAbUeeG7c1E6LYUfiDUkWe6H34r1AAwOR8B8fLEz6n04NPGRrq0FM"
+
+    @Test func aSessionIdEchoedInAnErrorMessageIsRedactedEverywhereTheErrorKeepsIt() throws {
+        let body = #"[{"errorCode":"INVALID_FIELD","message":"No such column on session \#(Self.session)","fields":["X"]},{"errorCode":"OTHER","message":"again \#(Self.session)"}]"#
+        let error = try #require(OutcomeClassifier().error(for: .json(400, body), operation: "upsert Payment__c"))
+        var dumped = ""
+        dump(error, to: &dumped)
+        for (place, text) in [("message", error.message), ("errors", error.errors.map(\.message).joined()), ("body", String(decoding: error.body, as: UTF8.self)),
+                              ("rawBody", error.rawBody), ("description", String(describing: error)), ("reflecting", String(reflecting: error)), ("dump", dumped)] {
+            #expect(!text.contains("AQ0AQH0d"), "the session id survives in \(place)")
+        }
+        #expect(error.errorCode == "INVALID_FIELD" && error.fields == ["X"] && error.category == .clientError)
+        #expect(error.message.hasPrefix("No such column on session"))
+        #expect(OutcomeClassifier.parseErrors(error.body).count == 2, "the redacted body still parses")
+    }
+
+    @Test func anOrdinaryBodyIsKeptByteForByte() throws {
+        let body = #"[{"errorCode":"FIELD_CUSTOM_VALIDATION_EXCEPTION","message":"Amount must be positive","fields":["Amount__c"]}]"#
+        let error = try #require(OutcomeClassifier().error(for: .json(400, body), operation: "upsert"))
+        #expect(error.body == Data(body.utf8))
+        #expect(!Redaction.mayHoldSecret(body))
+        #expect(Redaction.mayHoldSecret("Authorization: BEARER x"))
+    }
+
+    @Test func dumpingHeadersShowsNoCredential() {
+        var dumped = ""
+        let headers: HTTPHeaders = ["Authorization": "Bearer SECRET", "Set-Cookie": "sid=SECRET2", "X-Other": "visible"]
+        dump(headers, to: &dumped)
+        #expect(!dumped.contains("SECRET") && dumped.contains("visible"))
+    }
+
+    @Test func htmlTitlesAreFoundInOnePassAndHostilePagesFindNothing() {
+        #expect(OutcomeClassifier.htmlTitle(in: Data("<html><head><TITLE lang=en> 502 Bad Gateway </TITLE></head>".utf8)) == "502 Bad Gateway")
+        #expect(OutcomeClassifier.htmlTitle(in: Data(String(repeating: "<title", count: 1_400).utf8)) == nil)
+        #expect(OutcomeClassifier.htmlTitle(in: Data(("<title>" + String(repeating: "x", count: 300) + "</title>").utf8)) == nil)
+        #expect(OutcomeClassifier.htmlTitle(in: Data("<title>".utf8)) == nil)
     }
 }

@@ -42,73 +42,82 @@ public enum PaymentPoster {
         // The token request is every run's first call; it also names the org the journal is for.
         let identity = try await OrgIdentity.of(client)
         let store = try FileJournalOutboxStore(path: journal)
-        try await PosterJournal.bind(store, org: identity, options: options)
-        let outbox = Outbox(store: store, client: client, random: RandomSource(seed: options.seed))
-        let clock = client.clock
-        let origin = clock.now
-        output("PaymentPoster: \(options.count) payments to \(wiring.description) (org \(identity.description)); journal \(journal)")
+        // The journal is locked while open: closed on every way out, so a restart in the same
+        // process (a test, a supervisor) can open it again at once.
+        do {
+            try await PosterJournal.bind(store, org: identity, options: options)
+            let outbox = Outbox(store: store, client: client, random: RandomSource(seed: options.seed))
+            let clock = client.clock
+            let origin = clock.now
+            output("PaymentPoster: \(options.count) payments to \(wiring.description) (org \(identity.description)); journal \(journal)")
 
-        // One task owns time: the worker drains, and after every step the producer catches up,
-        // enqueueing each payment whose arrival time (rate per second) has come. Waits inside
-        // the pipeline therefore hold the worker, not the arrivals, as they would in production.
-        let producer = Producer(options: options, outbox: outbox, clock: clock, journal: journal, output: output)
-        let pauses = PauseWatch(client: client, maxWait: options.maxWait, progress: options.progress, output: output)
-        let stormEnd = origin + stormStart + stormLength
-        let drainedAfterStorm = DrainWatch()
-        var stoppedEarly: String?
-        if await producer.finished, try await outbox.backlog().count == 0 {
-            output("Nothing left to send: journal \(journal) holds a finished job (all \(options.count) payments were enqueued by an earlier run "
-                + "and none is waiting). Checking what the org holds; use another --journal to post again.")
-        } else {
-            try await producer.catchUp()
-            let steps = StepCounter()
-            do {
-                try await outbox.drain(keepRunning: { await !producer.finished }) { step in
-                    if let crashAfterSteps, await steps.increment() > crashAfterSteps { throw SimulatedCrash() }
-                    try? await producer.catchUp()
-                    let backlog = (try? await outbox.backlog().count) ?? 0
-                    try await pauses.observe(step, backlog: backlog)
-                    // The storm's backlog is cleared once at most one second of arrivals is waiting.
-                    if clock.now >= stormEnd, await drainedAfterStorm.value == nil, backlog <= options.rate {
-                        await drainedAfterStorm.set(clock.now - stormEnd)
+            // One task owns time: the worker drains, and after every step the producer catches up,
+            // enqueueing each payment whose arrival time (rate per second) has come. Waits inside
+            // the pipeline therefore hold the worker, not the arrivals, as they would in production.
+            let producer = Producer(options: options, outbox: outbox, clock: clock, journal: journal, output: output)
+            let pauses = PauseWatch(client: client, maxWait: options.maxWait, progress: options.progress, output: output)
+            let stormEnd = origin + stormStart + stormLength
+            let drainedAfterStorm = DrainWatch()
+            var stoppedEarly: String?
+            if await producer.finished, try await outbox.backlog().count == 0 {
+                output("Nothing left to send: journal \(journal) holds a finished job (all \(options.count) payments were enqueued by an earlier run "
+                    + "and none is waiting). Checking what the org holds; use another --journal to post again.")
+            } else {
+                try await producer.catchUp()
+                let steps = StepCounter()
+                do {
+                    try await outbox.drain(keepRunning: { await !producer.finished }) { step in
+                        if let crashAfterSteps, await steps.increment() > crashAfterSteps { throw SimulatedCrash() }
+                        try? await producer.catchUp()
+                        let backlog = (try? await outbox.backlog().count) ?? 0
+                        try await pauses.observe(step, backlog: backlog)
+                        // The storm's backlog is cleared once at most one second of arrivals is waiting.
+                        if clock.now >= stormEnd, await drainedAfterStorm.value == nil, backlog <= options.rate {
+                            await drainedAfterStorm.set(clock.now - stormEnd)
+                        }
                     }
+                } catch let stop as WaitLimitReached {
+                    stoppedEarly = "nothing delivered for \(PauseWatch.words(stop.waited)) (--max-wait): \(stop.reason)"
+                    output("Stopping: \(stoppedEarly ?? ""). Every payment stays in the journal. Resume with:\n  "
+                        + options.resumeCommand(journal: journal))
                 }
-            } catch let stop as WaitLimitReached {
-                stoppedEarly = "nothing delivered for \(PauseWatch.words(stop.waited)) (--max-wait): \(stop.reason)"
-                output("Stopping: \(stoppedEarly ?? ""). Every payment stays in the journal. Resume with:\n  "
-                    + options.resumeCommand(journal: journal))
             }
-        }
 
-        // What the org holds, measured: the simulator's records, or SOQL queries to the real org.
-        let references = (1...options.count).map(reference)
-        let pending = Set(await store.pending(limit: .max).map(\.externalId))
-        let letters = Set(try await store.deadLetters().map(\.entry.externalId))
-        let nextPayment = await producer.nextPayment
-        let enqueued = Set(references.prefix(max(0, nextPayment - 1)))
-        var inOrg: [String: Int]?
-        var checkedAgainst = "simulator"
-        if let org = wiring.org {
-            inOrg = org.countsByValue(of: options.sobject, field: options.externalIdField)
-        } else {
-            do {
-                inOrg = try await Reconciliation.count(references, in: client, options: options)
-                checkedAgainst = "org"
-            } catch {
-                checkedAgainst = "not checked: \(error)"
+            // What the org holds, measured: the simulator's records, or SOQL queries to the real org.
+            let references = (1...options.count).map(reference)
+            let pending = Set(await store.pending(limit: .max).map(\.externalId))
+            let letters = Set(try await store.deadLetters().map(\.entry.externalId))
+            let nextPayment = await producer.nextPayment
+            let enqueued = Set(references.prefix(max(0, nextPayment - 1)))
+            var inOrg: [String: Int]?
+            var checkedAgainst = "simulator"
+            if let org = wiring.org {
+                inOrg = org.countsByValue(of: options.sobject, field: options.externalIdField)
+            } else {
+                do {
+                    inOrg = try await Reconciliation.count(references, in: client, options: options)
+                    checkedAgainst = "org"
+                } catch {
+                    checkedAgainst = "not checked: \(error)"
+                }
             }
+            let tally = inOrg.map { Reconciliation(references: references, inOrg: $0, queued: pending, deadLettered: letters, enqueued: enqueued) }
+            let counts = counters.snapshot
+            let summary = PosterSummary(
+                mode: wiring.org == nil ? "org" : "simulator", payments: options.count,
+                landed: tally?.landed, duplicates: tally?.duplicates, lost: tally?.lost,
+                deadLettered: letters.count, stillQueued: pending.count, notYetEnqueued: options.count - enqueued.count,
+                deliveredThisRun: await outbox.delivered, checkedAgainst: checkedAgainst,
+                apiCalls: counts.apiCalls, retries: counts.retries, breakerOpens: counts.breakerOpens, tokenRefreshes: counts.tokenRefreshes,
+                stoppedEarly: stoppedEarly, simulatedSeconds: (clock.now - origin).seconds,
+                drainAfterStormSeconds: wiring.org == nil ? nil : await drainedAfterStorm.value?.seconds,
+                elapsedSeconds: (ContinuousClock.now - started).seconds)
+            await store.close()
+            return summary
+        } catch {
+            await store.close()
+            throw error
         }
-        let tally = inOrg.map { Reconciliation(references: references, inOrg: $0, queued: pending, deadLettered: letters, enqueued: enqueued) }
-        let counts = counters.snapshot
-        return PosterSummary(
-            mode: wiring.org == nil ? "org" : "simulator", payments: options.count,
-            landed: tally?.landed, duplicates: tally?.duplicates, lost: tally?.lost,
-            deadLettered: letters.count, stillQueued: pending.count, notYetEnqueued: options.count - enqueued.count,
-            deliveredThisRun: await outbox.delivered, checkedAgainst: checkedAgainst,
-            apiCalls: counts.apiCalls, retries: counts.retries, breakerOpens: counts.breakerOpens, tokenRefreshes: counts.tokenRefreshes,
-            stoppedEarly: stoppedEarly, simulatedSeconds: (clock.now - origin).seconds,
-            drainAfterStormSeconds: wiring.org == nil ? nil : await drainedAfterStorm.value?.seconds,
-            elapsedSeconds: (ContinuousClock.now - started).seconds)
     }
 
     /// The reference of payment `n`: `PAY-000001`.

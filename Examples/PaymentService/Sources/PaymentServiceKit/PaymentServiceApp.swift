@@ -83,6 +83,7 @@ public final class PaymentServiceApp: Sendable {
         } catch {
             health.workerFailed(error)
             try? await wiring.transport.shutdown()
+            await store.close()
             throw error
         }
         try await wiring.transport.shutdown()
@@ -92,6 +93,7 @@ public final class PaymentServiceApp: Sendable {
         let inOrg = wiring.embedded?.countsByValue(of: options.sobject, field: options.externalIdField)
         let references = (1...options.count).map(ServiceOptions.reference)
         let counts = counters.snapshot
+        await store.close()
         return ServiceSummary(
             payments: options.count, deliveredThisRun: await outbox.delivered, stillQueued: queued, notYetEnqueued: options.count - (next - 1),
             deadLettered: letters.count, landed: inOrg.map { counts in references.filter { counts[$0] == 1 }.count },
