@@ -16,6 +16,18 @@ public enum InstanceURLPolicy {
         throw AuthenticationError.insecureInstanceURL(Redaction.redactURL(url))
     }
 
+    /// What is wrong with the shape of an instance URL, or `nil`: it must be a base URL — scheme,
+    /// host and optional port — because request paths are appended to it. A path, query,
+    /// fragment or user name would send requests somewhere else.
+    public static func shapeProblem(of url: URL) -> String? {
+        let components = URLComponents(url: url, resolvingAgainstBaseURL: false)
+        if let path = components?.percentEncodedPath, !path.isEmpty, path != "/" { return "has a path (\(path))" }
+        if components?.percentEncodedQuery != nil { return "has a query" }
+        if components?.percentEncodedFragment != nil { return "has a fragment" }
+        if components?.user != nil || components?.password != nil { return "has a user name or password" }
+        return nil
+    }
+
     /// Whether `host` names this machine.
     static func isLoopback(_ host: String) -> Bool {
         let bare = host.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))

@@ -58,6 +58,9 @@ public struct OAuthTokenProvider: TokenProvider {
         let token = try OAuthTokenResponse.parse(response.body)
         if let instanceURL = token.instanceURL {
             try InstanceURLPolicy.validate(instanceURL, allowHTTPLoopback: allowHTTPLoopback)
+            if let problem = InstanceURLPolicy.shapeProblem(of: instanceURL) {
+                throw AuthenticationError.invalidTokenResponse("instance_url \(problem)")
+            }
         }
         return token
     }

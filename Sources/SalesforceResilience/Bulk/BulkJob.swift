@@ -63,13 +63,13 @@ public struct BulkJobInfo: Sendable, Hashable, Decodable {
 
 /// How a Bulk job is watched: an interval that grows, so a long job costs few API calls.
 public struct BulkPollPolicy: Sendable, Hashable {
-    /// The first wait. Default 2 s.
+    /// The first wait. Default 2 s; at least 100 ms takes effect.
     public var initialInterval: Duration
     /// Growth per poll. Default 1.5.
     public var factor: Double
     /// The longest wait. Default 30 s: a 10-minute job costs about 25 polls.
     public var maximumInterval: Duration
-    /// Give up (and abort the job) after this long. Default 2 hours.
+    /// Give up (and abort the job) after this long. Default 2 hours; at least 1 s takes effect.
     public var timeout: Duration
 
     /// Creates a policy.
@@ -85,7 +85,8 @@ public struct BulkPollPolicy: Sendable, Hashable {
 
     /// The wait before poll number `poll` (1-based).
     public func interval(forPoll poll: Int) -> Duration {
-        Backoff(initial: initialInterval, multiplier: factor, maximum: maximumInterval, jitter: .none).baseDelay(forRetry: poll)
+        let initial = initialInterval.atLeast(OptionLimits.pollInterval)
+        return Backoff(initial: initial, multiplier: factor, maximum: maximumInterval.atLeast(initial), jitter: .none).baseDelay(forRetry: poll)
     }
 }
 

@@ -14,7 +14,7 @@ extension SalesforceClient {
             poll += 1
             do {
                 try await clock.sleep(until: clock.now + policy.interval(forPoll: poll))
-                if clock.now - started > policy.timeout {
+                if clock.now - started > policy.timeout.atLeast(OptionLimits.longWait) {
                     await abortJob(kind: kind, id: id)
                     throw BulkError.timedOut(jobID: id, lastState: lastState)
                 }

@@ -39,13 +39,22 @@ public final class SalesforceClient: Sendable {
     /// Creates a client.
     ///
     /// - Throws: ``AuthenticationError/insecureInstanceURL(_:)`` for an instance URL that is
-    ///   not https (or loopback http when allowed).
+    ///   not https (or loopback http when allowed); ``SalesforceClientError/invalidArgument(_:)``
+    ///   for an instance URL with a path, query or fragment, or an API version that is not `NN.N`.
     public init(
         configuration: SalesforceConfiguration, transport: any HTTPTransport = URLSessionTransport(),
         tokenProvider: any TokenProvider, events: ResilienceEventSink = .none, clock: any ResilienceClock = SystemClock(),
         random: RandomSource = .system()
     ) throws {
         try InstanceURLPolicy.validate(configuration.instanceURL, allowHTTPLoopback: configuration.allowHTTPLoopback)
+        if let problem = InstanceURLPolicy.shapeProblem(of: configuration.instanceURL) {
+            throw SalesforceClientError.invalidArgument(
+                "instance URL \(Redaction.redactURL(configuration.instanceURL)) \(problem): give the org's base URL, such as https://acme.my.salesforce.com")
+        }
+        guard SalesforceConfiguration.isAPIVersion(configuration.apiVersion) else {
+            throw SalesforceClientError.invalidArgument(
+                "apiVersion \"\(configuration.apiVersion)\" is not a version number such as \"\(SalesforceConfiguration.defaultAPIVersion)\" (digits, a dot, a digit; no \"v\")")
+        }
         self.configuration = configuration
         self.clock = clock
         let metrics = MetricsRecorder()

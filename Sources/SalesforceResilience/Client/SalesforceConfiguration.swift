@@ -43,6 +43,14 @@ public struct SalesforceConfiguration: Sendable {
     /// The default API version.
     public static let defaultAPIVersion = "62.0"
 
+    /// Whether `text` is an API version as Salesforce writes it in paths after the `v`: two or
+    /// three digits, a dot, one digit (`62.0`).
+    public static func isAPIVersion(_ text: String) -> Bool {
+        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+        return parts.count == 2 && (2...3).contains(parts[0].count) && parts[1].count == 1
+            && parts.allSatisfy { $0.allSatisfy { $0.isASCII && $0.isNumber } }
+    }
+
     /// Creates a configuration with the defaults above.
     public init(
         instanceURL: URL, apiVersion: String = SalesforceConfiguration.defaultAPIVersion, retryPolicy: RetryPolicy = .default,

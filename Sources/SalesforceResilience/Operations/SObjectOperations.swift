@@ -66,6 +66,12 @@ extension SalesforceClient {
         try APINames.validate(type, role: "sObject type")
         try APINames.validate(externalIdField, role: "external id field")
         guard !value.isEmpty else { throw SalesforceClientError.invalidArgument("upsert \(type): empty external id value") }
+        // "." and ".." are dot-segments: servers and proxies remove them from a path, so the
+        // request would name another resource. In a collections body they travel intact.
+        guard !value.allSatisfy({ $0 == "." }) else {
+            throw SalesforceClientError.invalidArgument(
+                "upsert \(type): the external id \"\(value)\" is only dots, which a URL path cannot carry; upsert it with upsertCollection, which sends it in the body")
+        }
         let operation = "upsert \(type)"
         let url = try await dataURL(["sobjects", type, externalIdField, FormEncoding.percentEncode(value)])
         let context = RequestContext(operation: operation, isIdempotent: true, priority: priority)

@@ -125,7 +125,7 @@ public actor Outbox {
     public func wait(after step: DrainStep) -> Duration {
         switch step {
         case .idle:
-            return options.idleInterval
+            return options.idleInterval.atLeast(OptionLimits.idleInterval)
         case .sent(_, _, let retrying) where retrying > 0:
             if nextProbeWait(now: client.clock.now) != nil { return .zero }
             return options.retryBackoff.delay(forRetry: failureStreak, unit: random.nextUnit())
@@ -174,7 +174,7 @@ public actor Outbox {
         if let requestFailure {
             switch requestFailure.category {
             case .apiLimitExceeded:
-                limitPausedUntil = client.clock.now + options.limitPause
+                limitPausedUntil = client.clock.now + options.limitPause.atLeast(OptionLimits.longWait)
             case .clientError, .unknown, .authenticationFailed:
                 // The whole request was refused for a reason retrying cannot fix: stop and tell
                 // the operator. The entries stay in the store.
@@ -189,7 +189,7 @@ public actor Outbox {
 
     private func pauseNeeded() -> (FailureCategory, Duration)? {
         let now = client.clock.now
-        if !client.mode.admits(options.priority) { return (.shed, options.idleInterval) }
+        if !client.mode.admits(options.priority) { return (.shed, options.idleInterval.atLeast(OptionLimits.idleInterval)) }
         if let until = limitPausedUntil {
             if now < until { return (.apiLimitExceeded, until - now) }
             limitPausedUntil = nil

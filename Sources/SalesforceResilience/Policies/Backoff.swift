@@ -15,7 +15,7 @@ public struct Backoff: Sendable, Hashable {
         case equal
     }
 
-    /// The first retry's delay before jitter. Default 500 ms.
+    /// The first retry's delay before jitter. Default 500 ms; at least 1 ms takes effect.
     public var initial: Duration
     /// Growth per retry. Default 2.
     public var multiplier: Double
@@ -38,10 +38,11 @@ public struct Backoff: Sendable, Hashable {
 
     /// The delay before jitter for retry number `retry` (1 for the first retry).
     public func baseDelay(forRetry retry: Int) -> Duration {
+        let initial = self.initial.atLeast(OptionLimits.backoff)
+        let maximum = self.maximum.atLeast(initial)
         let exponent = Double(max(0, retry - 1))
-        let factor = pow(multiplier, exponent)
-        let cap = maximum.seconds
-        let seconds = min(cap, initial.seconds * factor)
+        let factor = pow(max(1, multiplier), exponent)
+        let seconds = min(maximum.seconds, initial.seconds * factor)
         return seconds.isFinite ? .nanoseconds(Int64(seconds * 1e9)) : maximum
     }
 

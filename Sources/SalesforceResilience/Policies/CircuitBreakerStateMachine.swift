@@ -89,7 +89,8 @@ struct CircuitBreakerStateMachine: Sendable {
     }
 
     private mutating func open(now: ResilienceInstant, retryAfter: Duration?) {
-        let duration = min(max(options.breakDuration, retryAfter ?? .zero), options.maxBreakDuration)
+        let breakDuration = options.breakDuration.atLeast(OptionLimits.breakDuration)
+        let duration = min(max(breakDuration, retryAfter ?? .zero), options.maxBreakDuration.atLeast(breakDuration))
         state = .open
         openUntil = now + duration
         consecutiveFailures = 0
@@ -98,7 +99,7 @@ struct CircuitBreakerStateMachine: Sendable {
     }
 
     private mutating func count(failure: Bool, now: ResilienceInstant) {
-        let width = options.samplingWindow / Int(Self.bucketCount)
+        let width = options.samplingWindow.atLeast(OptionLimits.samplingWindow) / Int(Self.bucketCount)
         let index = width > .zero ? Int64(now.sinceOrigin / width) : 0
         buckets.removeAll { $0.index <= index - Self.bucketCount }
         if buckets.last?.index != index { buckets.append(Bucket(index: index)) }

@@ -18,6 +18,7 @@ public struct DeadlineMiddleware: Middleware {
     public func intercept(_ request: HTTPRequest, context: RequestContext, next: MiddlewareNext) async throws -> HTTPResponse {
         var context = context
         let now = clock.now
+        let timeout = self.timeout.atLeast(OptionLimits.timeout)
         let deadline = min(context.deadline ?? now + timeout, now + timeout)
         context.deadline = deadline
         guard now < deadline else {

@@ -98,7 +98,7 @@ public struct RetryMiddleware: Middleware {
 
     private func delay(for failure: any Error, category: FailureCategory, retry: Int) -> Duration {
         if let header = (failure as? SalesforceError)?.retryAfterHeader,
-           let serverDelay = RetryAfter.delay(from: header, now: clock.wallClockNow, maximum: policy.maxRetryAfter) {
+           let serverDelay = RetryAfter.delay(from: header, now: clock.wallClockNow, maximum: policy.maxRetryAfter.atLeast(.zero)) {
             return serverDelay
         }
         return policy.backoff(for: category).delay(forRetry: retry, unit: random.nextUnit())

@@ -86,13 +86,13 @@ public struct URLSessionTransport: HTTPTransport {
         urlRequest.httpBody = request.body
         // Our own race below enforces the attempt timeout precisely. URLSession's idle timeout is
         // only a backstop, in whole seconds: on Linux a sub-second value fires at once.
-        urlRequest.timeoutInterval = (options.attemptTimeout.seconds + 1).rounded(.up)
+        let timeout = options.attemptTimeout.atLeast(OptionLimits.timeout)
+        urlRequest.timeoutInterval = (timeout.seconds + 1).rounded(.up)
         for field in request.headers {
             urlRequest.addValue(field.value, forHTTPHeaderField: field.name)
         }
         let session = shared ?? Self.makeSession()
         defer { if shared == nil { session.finishTasksAndInvalidate() } }
-        let timeout = options.attemptTimeout
         let urlRequestCopy = urlRequest
         let limiter = ResponseLimiter(limit: options.maxResponseBytes)
         return try await withThrowingTaskGroup(of: HTTPResponse.self) { group in
