@@ -68,6 +68,7 @@ public actor FileJournalOutboxStore: OutboxStore {
         self.compactAfterBytes = compactAfterBytes
         self.io = io
         lockDescriptor = try JournalIO.lock(path + ".lock")
+        descriptor = -1
         do {
             unlink(path + ".compact")  // a compaction interrupted before its rename
             let replayed = try JournalFormat.replay(FileManager.default.contents(atPath: path) ?? Data(), path: path)
@@ -76,7 +77,7 @@ public actor FileJournalOutboxStore: OutboxStore {
             journalBytes = replayed.validBytes
             enqueuedBytes = replayed.validBytes
             enqueuedEntries = max(1, replayed.state.entries.count)
-            descriptor = open(path, O_WRONLY | O_CREAT, 0o600)
+            descriptor = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
             guard descriptor >= 0 else { throw JournalError.system("cannot open \(path)") }
             // Owner-only, also for a journal an earlier version created world-readable.
             fchmod(descriptor, 0o600)
@@ -90,7 +91,11 @@ public actor FileJournalOutboxStore: OutboxStore {
                 journalBytes = JournalFormat.header.count
             }
         } catch {
+            // Closed here and marked closed, so that a deinit after a failed init closes nothing twice.
+            if descriptor >= 0 { closeDescriptor(descriptor) }
             closeDescriptor(lockDescriptor)
+            descriptor = -1
+            lockDescriptor = -1
             throw error
         }
     }
@@ -149,7 +154,7 @@ public actor FileJournalOutboxStore: OutboxStore {
             text.append(0x0A)
         }
         try requireOpen()
-        let file = open(deadLetterPath, O_WRONLY | O_CREAT | O_APPEND, 0o600)
+        let file = open(deadLetterPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
         guard file >= 0 else { throw JournalError.system("cannot open \(deadLetterPath)") }
         defer { closeDescriptor(file) }
         fchmod(file, 0o600)
@@ -199,7 +204,7 @@ public actor FileJournalOutboxStore: OutboxStore {
         let averageEntry = enqueuedEntries > 0 ? max(1, enqueuedBytes / enqueuedEntries) : 1
         guard journalBytes > compactAfterBytes, journalBytes > 4 * state.entries.count * averageEntry else { return }
         let temporary = path + ".compact"
-        let file = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        let file = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard file >= 0 else { throw JournalError.system("cannot open \(temporary)") }
         let live = state.pending(limit: Int.max)
         var data = JournalFormat.header
@@ -217,7 +222,7 @@ public actor FileJournalOutboxStore: OutboxStore {
         guard rename(temporary, path) == 0 else { throw JournalError.system("cannot rename \(temporary) to \(path)") }
         JournalIO.syncDirectory(of: path)
         closeDescriptor(descriptor)
-        descriptor = open(path, O_WRONLY | O_APPEND, 0o600)
+        descriptor = open(path, O_WRONLY | O_APPEND | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { throw JournalError.system("cannot reopen \(path)") }
         var compacted = OutboxState()
         compacted.apply(.enqueue(live))

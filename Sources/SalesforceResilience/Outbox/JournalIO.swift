@@ -49,11 +49,24 @@ struct JournalIO: Sendable {
 
     /// Opens (creating, owner-only) and exclusively locks the lock file at `path`; returns its
     /// descriptor. The lock lives as long as the descriptor: until `close`, or the process's end.
+    ///
+    /// A lock that is taken is tried again for up to a quarter of a second before the journal is
+    /// called busy: a child process being started anywhere in this process (with `posix_spawn`)
+    /// holds a copy of every descriptor until it has closed them, so a journal closed and opened
+    /// again at that moment looks locked for a few milliseconds.
     static func lock(_ path: String) throws -> Int32 {
-        let descriptor = open(path, O_RDWR | O_CREAT, 0o600)
+        // Close-on-exec: a child process must not keep the lock after its start.
+        let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { throw FileJournalOutboxStore.JournalError.system("cannot open \(path)") }
-        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+        var tries = 0
+        while flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
             let code = errno
+            tries += 1
+            if code == EINTR { continue }
+            if code == EWOULDBLOCK, tries < 50 {
+                usleep(5_000)
+                continue
+            }
             closeDescriptor(descriptor)
             if code == EWOULDBLOCK {
                 throw FileJournalOutboxStore.JournalError(
@@ -67,7 +80,7 @@ struct JournalIO: Sendable {
     /// `fsync`s the directory holding `path`, so a rename in it is durable.
     static func syncDirectory(of path: String) {
         let directory = (path as NSString).deletingLastPathComponent
-        let descriptor = open(directory.isEmpty ? "." : directory, O_RDONLY)
+        let descriptor = open(directory.isEmpty ? "." : directory, O_RDONLY | O_CLOEXEC)
         if descriptor >= 0 {
             _ = posixFsync(descriptor)
             closeDescriptor(descriptor)
