@@ -25,10 +25,13 @@ public enum CSV {
         return text
     }
 
-    /// One field, quoted when it must be.
+    /// One field, quoted when it must be. Decided on Unicode scalars, not `Character`s: a comma
+    /// or quote followed by a combining mark or a zero-width joiner forms one `Character` with
+    /// it, which would hide the comma from a `Character` comparison but not from Salesforce.
     public static func field(_ value: String) -> String {
-        let needsQuotes = value.contains { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" || $0 == "\r\n" }
-            || value.first == " " || value.last == " "
+        let scalars = value.unicodeScalars
+        let needsQuotes = scalars.contains { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }
+            || scalars.first == " " || scalars.last == " "
         guard needsQuotes else { return value }
         return "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }

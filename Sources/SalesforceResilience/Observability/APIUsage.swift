@@ -1,19 +1,57 @@
 import Foundation
 
-/// The org's API usage from a `Sforce-Limit-Info` header: `api-usage=USED/MAX`.
+/// The org's API usage from a `Sforce-Limit-Info` header:
+/// `api-usage=USED/MAX[; per-app-api-usage=USED/MAX(appName=NAME)][; api-bursts=USED/MAX]`.
 ///
 /// The figure is org-wide, so every worker sees the same one. `used` may exceed `max` during
 /// an API burst; that is reported as it is, not rejected.
 public struct APIUsage: Sendable, Hashable, CustomStringConvertible {
+    /// One connected app's share, from `per-app-api-usage=17/250(appName=sample-connected-app)`.
+    public struct AppUsage: Sendable, Hashable {
+        /// Requests the app used.
+        public var used: Int
+        /// The app's own allowance.
+        public var max: Int
+        /// The connected app's name, if the header gave one.
+        public var appName: String?
+
+        /// Creates an app's figure.
+        public init(used: Int, max: Int, appName: String? = nil) {
+            self.used = used
+            self.max = max
+            self.appName = appName
+        }
+    }
+
+    /// API bursts used and allowed, from `api-bursts=1/750`.
+    public struct Bursts: Sendable, Hashable {
+        /// Bursts used.
+        public var used: Int
+        /// Bursts allowed.
+        public var max: Int
+
+        /// Creates a burst figure.
+        public init(used: Int, max: Int) {
+            self.used = used
+            self.max = max
+        }
+    }
+
     /// Requests used in the rolling 24-hour window.
     public var used: Int
     /// The org's allowance.
     public var max: Int
+    /// This connected app's usage, when the org limits it per app.
+    public var perApp: AppUsage?
+    /// API bursts used and allowed, when the org reports them.
+    public var bursts: Bursts?
 
     /// Creates a usage figure.
-    public init(used: Int, max: Int) {
+    public init(used: Int, max: Int, perApp: AppUsage? = nil, bursts: Bursts? = nil) {
         self.used = used
         self.max = max
+        self.perApp = perApp
+        self.bursts = bursts
     }
 
     /// `used / max` (above 1 during a burst); 1 when `max` is 0.
@@ -22,21 +60,48 @@ public struct APIUsage: Sendable, Hashable, CustomStringConvertible {
     /// `api-usage=used/max`.
     public var description: String { "api-usage=\(used)/\(max)" }
 
-    /// The `api-usage` item of a `Sforce-Limit-Info` value, ignoring other items
-    /// (`per-app-api-usage=…`, `api-bursts=…`); `nil` if absent or malformed.
+    /// A `Sforce-Limit-Info` value read: `nil` if it has no well-formed `api-usage` item. A
+    /// malformed `per-app-api-usage` or `api-bursts` item is left out, not fatal; unknown items
+    /// are ignored.
     public static func parse(_ header: String) -> APIUsage? {
         // Parsed on every response, so on bytes.
+        var usage: APIUsage?
+        var perApp: AppUsage?
+        var bursts: Bursts?
         for item in header.utf8.split(separator: UInt8(ascii: ";")) {
             let trimmed = item.trimmingHTTPWhitespace
-            guard let equals = trimmed.firstIndex(of: UInt8(ascii: "=")),
-                  trimmed[..<equals].equalsIgnoringASCIICase("api-usage")
-            else { continue }
-            let numbers = trimmed[trimmed.index(after: equals)...].split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)
-            guard numbers.count == 2, let used = numbers[0].trimmingHTTPWhitespace.nonNegativeDecimal,
-                  let max = numbers[1].trimmingHTTPWhitespace.nonNegativeDecimal
-            else { return nil }
-            return APIUsage(used: used, max: max)
+            guard let equals = trimmed.firstIndex(of: UInt8(ascii: "=")) else { continue }
+            let name = trimmed[..<equals]
+            var value = trimmed[trimmed.index(after: equals)...]
+            if name.equalsIgnoringASCIICase("api-usage") {
+                guard let (used, max) = fraction(value) else { return nil }
+                usage = APIUsage(used: used, max: max)
+            } else if name.equalsIgnoringASCIICase("api-bursts") {
+                bursts = fraction(value).map { Bursts(used: $0.0, max: $0.1) }
+            } else if name.equalsIgnoringASCIICase("per-app-api-usage") {
+                // 17/250(appName=sample-connected-app)
+                var appName: String?
+                if let open = value.firstIndex(of: UInt8(ascii: "(")), value.last == UInt8(ascii: ")") {
+                    let inside = value[value.index(after: open)..<value.index(before: value.endIndex)]
+                    if let inner = inside.firstIndex(of: UInt8(ascii: "=")), inside[..<inner].trimmingHTTPWhitespace.equalsIgnoringASCIICase("appname") {
+                        appName = String(decoding: inside[inside.index(after: inner)...].trimmingHTTPWhitespace, as: UTF8.self)
+                    }
+                    value = value[..<open]
+                }
+                perApp = fraction(value).map { AppUsage(used: $0.0, max: $0.1, appName: appName) }
+            }
         }
-        return nil
+        usage?.perApp = perApp
+        usage?.bursts = bursts
+        return usage
+    }
+
+    /// `USED/MAX` as two non-negative integers.
+    private static func fraction(_ text: Substring.UTF8View.SubSequence) -> (Int, Int)? {
+        let numbers = text.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)
+        guard numbers.count == 2, let used = numbers[0].trimmingHTTPWhitespace.nonNegativeDecimal,
+              let max = numbers[1].trimmingHTTPWhitespace.nonNegativeDecimal
+        else { return nil }
+        return (used, max)
     }
 }

@@ -50,9 +50,7 @@ public struct SOQL: Sendable, Hashable, CustomStringConvertible, ExpressibleBySt
         public mutating func appendInterpolation<Number: BinaryInteger>(_ value: Number) { text += String(value) }
 
         /// A decimal literal; non-finite values become `null`.
-        public mutating func appendInterpolation(_ value: Double) {
-            text += value.isFinite ? String(value) : "null"
-        }
+        public mutating func appendInterpolation(_ value: Double) { text += SOQL.numberLiteral(value) }
 
         /// A decimal literal.
         public mutating func appendInterpolation(_ value: Decimal) { text += "\(value)" }
@@ -63,10 +61,38 @@ public struct SOQL: Sendable, Hashable, CustomStringConvertible, ExpressibleBySt
         /// A dateTime literal in UTC: `2026-01-31T09:30:00Z`.
         public mutating func appendInterpolation(_ value: Date) { text += SOQL.dateTimeLiteral(value) }
 
-        /// An `IN` list: `('a', 'b')`.
-        public mutating func appendInterpolation(_ values: [String]) {
-            text += "(" + values.map { SOQL.quote($0, like: false) }.joined(separator: ", ") + ")"
-        }
+        /// An `IN` list: `('a', 'b')`. An empty list gives `()`, which Salesforce refuses as
+        /// `MALFORMED_QUERY`: test for emptiness before querying.
+        public mutating func appendInterpolation(_ values: [String]) { list(values.map { SOQL.quote($0, like: false) }) }
+
+        /// An `IN` list of numbers: `(1, 2)`.
+        public mutating func appendInterpolation<Number: BinaryInteger>(_ values: [Number]) { list(values.map { String($0) }) }
+
+        /// An `IN` list of numbers: `(1.5, 2)`.
+        public mutating func appendInterpolation(_ values: [Double]) { list(values.map(SOQL.numberLiteral)) }
+
+        /// An `IN` list of dateTimes: `(2026-01-31T09:30:00Z, …)`.
+        public mutating func appendInterpolation(_ values: [Date]) { list(values.map(SOQL.dateTimeLiteral)) }
+
+        /// An `IN` list of booleans: `(true, false)`.
+        public mutating func appendInterpolation(_ values: [Bool]) { list(values.map { $0 ? "true" : "false" }) }
+
+        /// A string, or `null` for `nil`.
+        public mutating func appendInterpolation(_ value: String?) { text += value.map { SOQL.quote($0, like: false) } ?? "null" }
+
+        /// A number, or `null` for `nil`.
+        public mutating func appendInterpolation<Number: BinaryInteger>(_ value: Number?) { text += value.map { String($0) } ?? "null" }
+
+        /// A number, or `null` for `nil`.
+        public mutating func appendInterpolation(_ value: Double?) { text += value.map(SOQL.numberLiteral) ?? "null" }
+
+        /// A boolean, or `null` for `nil`.
+        public mutating func appendInterpolation(_ value: Bool?) { text += value.map { $0 ? "true" : "false" } ?? "null" }
+
+        /// A dateTime, or `null` for `nil`.
+        public mutating func appendInterpolation(_ value: Date?) { text += value.map(SOQL.dateTimeLiteral) ?? "null" }
+
+        private mutating func list(_ literals: [String]) { text += "(" + literals.joined(separator: ", ") + ")" }
 
         /// Another query's text, for composing queries built safely.
         public mutating func appendInterpolation(_ query: SOQL) { text += query.text }
@@ -93,11 +119,13 @@ public struct SOQL: Sendable, Hashable, CustomStringConvertible, ExpressibleBySt
         return result + "'"
     }
 
+    /// A decimal literal; `null` for NaN and infinities, which SOQL has no literal for.
+    static func numberLiteral(_ value: Double) -> String { value.isFinite ? String(value) : "null" }
+
+    /// `2026-01-31T09:30:00Z`, the year always in four digits.
     static func dateTimeLiteral(_ date: Date) -> String {
-        let http = HTTPDate.format(date)  // "Sun, 06 Nov 1994 08:49:37 GMT"
-        let parts = http.split(separator: " ")
-        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-        let month = (months.firstIndex(of: String(parts[2])) ?? 0) + 1
-        return "\(parts[3])-\(month < 10 ? "0" : "")\(month)-\(parts[1])T\(parts[4])Z"
+        let parts = HTTPDate.components(of: date)
+        let digits = HTTPDate.digits
+        return "\(digits(parts.year, 4))-\(digits(parts.month, 2))-\(digits(parts.day, 2))T\(digits(parts.hour, 2)):\(digits(parts.minute, 2)):\(digits(parts.second, 2))Z"
     }
 }

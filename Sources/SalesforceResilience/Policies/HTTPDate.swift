@@ -31,16 +31,30 @@ public enum HTTPDate {
         }
     }
 
-    /// `date` as an IMF-fixdate, the form servers send.
+    /// `date` as an IMF-fixdate, the form servers send. The year always has four digits (more
+    /// after 9999, a sign before year 0).
     public static func format(_ date: Date) -> String {
-        let seconds = Int(date.timeIntervalSince1970.rounded(.down))
+        let parts = components(of: date)
+        let time = "\(digits(parts.hour, 2)):\(digits(parts.minute, 2)):\(digits(parts.second, 2))"
+        return "\(weekdays[parts.weekday]), \(digits(parts.day, 2)) \(months[parts.month - 1].capitalized) \(digits(parts.year, 4)) \(time) GMT"
+    }
+
+    /// A date's fields in UTC on the proleptic Gregorian calendar; `weekday` indexes `Thu…Wed`.
+    /// Dates beyond ±3 million years are taken as those limits rather than trapping.
+    static func components(of date: Date) -> (year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int, weekday: Int) {
+        let limit = 1e14  // about 3 million years, far inside Int
+        let raw = date.timeIntervalSince1970
+        let seconds = Int(raw.isNaN ? 0 : min(limit, max(-limit, raw)).rounded(.down))
         let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
         let secondOfDay = seconds - days * 86_400
         let (year, month, day) = civil(fromDays: days)
-        let weekday = weekdays[((days % 7) + 7) % 7]
-        func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
-        let time = "\(two(secondOfDay / 3600)):\(two(secondOfDay / 60 % 60)):\(two(secondOfDay % 60))"
-        return "\(weekday), \(two(day)) \(months[month - 1].capitalized) \(year) \(time) GMT"
+        return (year, month, day, secondOfDay / 3600, secondOfDay / 60 % 60, secondOfDay % 60, ((days % 7) + 7) % 7)
+    }
+
+    /// `n` with at least `width` digits, zero-padded, with a minus sign if negative.
+    static func digits(_ n: Int, _ width: Int) -> String {
+        let magnitude = String(n.magnitude)
+        return (n < 0 ? "-" : "") + String(repeating: "0", count: max(0, width - magnitude.count)) + magnitude
     }
 
     private static func month(_ name: String) -> Int? {
