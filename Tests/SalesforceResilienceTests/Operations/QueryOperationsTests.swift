@@ -117,12 +117,13 @@ import Testing
 
     @Test func usageHeaderParsing() {
         #expect(APIUsage.parse("api-usage=18/5000") == APIUsage(used: 18, max: 5000))
-        #expect(APIUsage.parse("per-app-api-usage=17/250(appName=sample-connected-app); api-usage=18/5000") == APIUsage(used: 18, max: 5000))
+        #expect(APIUsage.parse("per-app-api-usage=17/250(appName=sample-connected-app); api-usage=18/5000")
+                == APIUsage(used: 18, max: 5000, perApp: .init(used: 17, max: 250, appName: "sample-connected-app")))
         #expect(APIUsage.parse("api-usage=110018/100000;api-bursts=1/750")?.fraction == 1.10018)
         #expect(APIUsage.parse("api-usage=abc/5000") == nil)
         #expect(APIUsage.parse("api-usage=-1/5000") == nil)
         #expect(APIUsage.parse("garbage") == nil)
-        #expect(APIUsage.parse("api-bursts=1/750;\t api-usage=\t18 / 5000 ") == APIUsage(used: 18, max: 5000))  // spaces and tabs (OWS)
+        #expect(APIUsage.parse("api-bursts=1/750;\t api-usage=\t18 / 5000 ") == APIUsage(used: 18, max: 5000, bursts: .init(used: 1, max: 750)))  // spaces and tabs (OWS)
         #expect(APIUsage.parse("API-Usage=3/4") == APIUsage(used: 3, max: 4))  // names are case-insensitive
         #expect(APIUsage.parse("api-usage=99999999999999999999999/5000") == nil)  // overflow
         #expect(APIUsage.parse("api-usage=1/2/3") == nil)
