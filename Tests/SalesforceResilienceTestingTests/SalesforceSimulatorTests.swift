@@ -78,6 +78,20 @@ struct SimPaymentRow: Codable, Sendable, Equatable {
         #expect(rows.map(\.Reference__c) == ["PAY-1", "PAY-2", "PAY-2"])
     }
 
+    @Test(arguments: ["01gSIM1-\(Int.max)", "01gSIM1-\(Int.max - 1)", "01gSIM1--5", "01gSIM1-99999999999999999999"])
+    func aQueryPageOffsetFromTheURLNeverTrapsTheSimulator(cursor: String) async throws {
+        let org = SalesforceSimulator(options: SimulatorOptions(queryPageSize: 2), clock: clock)
+        org.seed("Account", records: (1...5).map { ["Name": .string("Acme \($0)")] })
+        let token = try await org.clientCredentialsProvider().fetchToken()
+        var components = URLComponents(string: "https://sim.my.salesforce.com/services/data/v62.0/query")!
+        components.queryItems = [URLQueryItem(name: "q", value: "SELECT Name FROM Account")]
+        _ = try await org.send(HTTPRequest(method: .get, url: components.url!, headers: ["Authorization": "Bearer \(token.value)"]))
+        let response = try await org.send(HTTPRequest(
+            method: .get, url: URL(string: "https://sim.my.salesforce.com/services/data/v62.0/query/\(cursor)")!,
+            headers: ["Authorization": "Bearer \(token.value)"]))
+        #expect([200, 400].contains(response.status))
+    }
+
     @Test func tokensNameTheConfiguredOrg() async throws {
         let org = SalesforceSimulator(options: SimulatorOptions(organizationID: "00DTEST00000042"), clock: clock)
         let token = try await org.clientCredentialsProvider().fetchToken()

@@ -183,7 +183,7 @@ extension SalesforceSimulator {
 
     func queryPage(cursor: String, version: String, state: inout SimulatorState) -> HTTPResponse {
         let parts = cursor.split(separator: "-")
-        guard parts.count == 2, let offset = Int(parts[1]), state.cursors[String(parts[0])] != nil else {
+        guard parts.count == 2, let offset = Int(parts[1]), offset >= 0, state.cursors[String(parts[0])] != nil else {
             return Self.error(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
         }
         return page(cursor: String(parts[0]), offset: offset, version: version, state: &state)
@@ -191,8 +191,10 @@ extension SalesforceSimulator {
 
     private func page(cursor: String, offset: Int, version: String, state: inout SimulatorState) -> HTTPResponse {
         let rows = state.cursors[cursor] ?? []
-        let end = min(rows.count, offset + options.queryPageSize)
-        let slice = offset < end ? Array(rows[offset..<end]) : []
+        // The offset comes from the URL: bounded before any arithmetic, so no value can trap.
+        let start = min(offset, rows.count)
+        let end = start + min(options.queryPageSize, rows.count - start)
+        let slice = Array(rows[start..<end])
         var body: [String: JSONValue] = [
             "totalSize": .number(Double(rows.count)),
             "done": .bool(end >= rows.count),
