@@ -24,6 +24,8 @@ public final class VirtualClock: ResilienceClock {
     private struct Sleeper {
         let deadline: ResilienceInstant
         let continuation: CheckedContinuation<Void, any Error>
+        /// A timeout guarding other work (``timeout(at:)``): it never moves time itself.
+        let isTimer: Bool
     }
 
     private struct State {
@@ -57,18 +59,37 @@ public final class VirtualClock: ResilienceClock {
     /// Virtual time elapsed since zero.
     public var elapsed: Duration { now.sinceOrigin }
 
-    /// How many tasks are waiting in ``sleep(until:)``.
-    public var sleeperCount: Int { state.withLock { $0.sleepers.count } }
+    /// How many tasks are waiting in ``sleep(until:)`` (timeouts not counted).
+    public var sleeperCount: Int { state.withLock { $0.sleepers.values.filter { !$0.isTimer }.count } }
 
     /// Suspends until virtual time reaches `deadline` (manual) or moves time there (auto-advance).
     public func sleep(until deadline: ResilienceInstant) async throws {
         try Task.checkCancellation()
         if mode == .autoAdvance {
-            state.withLock { $0.now = max($0.now, deadline) }
+            // Time jumps to this sleeper's deadline; timeouts it passes fire.
+            let due: [Sleeper] = state.withLock { state in
+                state.now = max(state.now, deadline)
+                let now = state.now
+                let fired = state.sleepers.filter { $0.value.deadline <= now }
+                for id in fired.keys { state.sleepers.removeValue(forKey: id) }
+                return Array(fired.values)
+            }
+            for sleeper in due { sleeper.continuation.resume() }
             await Task.yield()
             try Task.checkCancellation()
             return
         }
+        try await wait(until: deadline, isTimer: false)
+    }
+
+    /// A timeout guarding other work: waits for virtual time to reach `deadline` — through
+    /// ``advance(to:)``, or another task's sleep in auto-advance mode — without moving it.
+    public func timeout(at deadline: ResilienceInstant) async throws {
+        try Task.checkCancellation()
+        try await wait(until: deadline, isTimer: true)
+    }
+
+    private func wait(until deadline: ResilienceInstant, isTimer: Bool) async throws {
         let id: UInt64? = state.withLock { state in
             guard deadline > state.now else { return nil }
             state.nextID += 1
@@ -81,7 +102,7 @@ public final class VirtualClock: ResilienceClock {
                 let registration = state.withLock { state -> Registration in
                     if state.cancelled.remove(id) != nil { return .cancelled }
                     if deadline <= state.now { return .due }
-                    state.sleepers[id] = Sleeper(deadline: deadline, continuation: continuation)
+                    state.sleepers[id] = Sleeper(deadline: deadline, continuation: continuation, isTimer: isTimer)
                     return .waiting
                 }
                 switch registration {

@@ -29,13 +29,19 @@ public struct DeadlineExceededError: Error, Sendable, Hashable, CustomStringConv
     public var operation: String
     /// The deadline that passed.
     public var deadline: ResilienceInstant
+    /// Whether the deadline cut off an attempt in flight: its request may have been processed,
+    /// as after any ambiguous failure. `false` when the call had not started or was waiting.
+    public var cutAttemptInFlight: Bool
 
     /// Creates the error.
-    public init(operation: String, deadline: ResilienceInstant) {
+    public init(operation: String, deadline: ResilienceInstant, cutAttemptInFlight: Bool = false) {
         self.operation = operation
         self.deadline = deadline
+        self.cutAttemptInFlight = cutAttemptInFlight
     }
 
     /// A one-line explanation.
-    public var description: String { "\(operation): deadline \(deadline) passed" }
+    public var description: String {
+        "\(operation): deadline \(deadline) passed" + (cutAttemptInFlight ? " during an attempt; its request may have been processed" : "")
+    }
 }

@@ -2,7 +2,9 @@
 ///
 /// It sets ``RequestContext/deadline`` (keeping an earlier one the caller set) and refuses to
 /// start once the deadline has passed. ``RetryMiddleware`` will not begin a wait that would end
-/// after it. An attempt already in flight is bounded by the transport's own attempt timeout.
+/// after it. An attempt still in flight at the deadline is cancelled, and the call fails with
+/// ``DeadlineExceededError`` (``DeadlineExceededError/cutAttemptInFlight``): a transport that
+/// hangs cannot hold a call past its budget.
 public struct DeadlineMiddleware: Middleware {
     /// The time budget for a call. Default 120 s.
     public let timeout: Duration
@@ -16,14 +18,29 @@ public struct DeadlineMiddleware: Middleware {
 
     /// Sets the deadline and passes the request on.
     public func intercept(_ request: HTTPRequest, context: RequestContext, next: MiddlewareNext) async throws -> HTTPResponse {
-        var context = context
         let now = clock.now
         let timeout = self.timeout.atLeast(OptionLimits.timeout)
         let deadline = min(context.deadline ?? now + timeout, now + timeout)
-        context.deadline = deadline
+        let operation = context.operation
         guard now < deadline else {
-            throw DeadlineExceededError(operation: context.operation, deadline: deadline)
+            throw DeadlineExceededError(operation: operation, deadline: deadline)
         }
-        return try await next(request, context)
+        var limited = context
+        limited.deadline = deadline
+        let clock = self.clock
+        let inner = limited
+        // The group waits for both children before it returns, so `next` does not outlive this call.
+        return try await withoutActuallyEscaping(next) { next in
+            try await withThrowingTaskGroup(of: HTTPResponse.self) { group in
+                group.addTask { try await next(request, inner) }
+                group.addTask {
+                    try await clock.timeout(at: deadline)
+                    throw DeadlineExceededError(operation: operation, deadline: deadline, cutAttemptInFlight: true)
+                }
+                defer { group.cancelAll() }
+                guard let first = try await group.next() else { throw CancellationError() }
+                return first
+            }
+        }
     }
 }

@@ -47,9 +47,21 @@ public protocol ResilienceClock: Sendable {
     ///
     /// - Throws: `CancellationError` as soon as the calling task is cancelled.
     func sleep(until deadline: ResilienceInstant) async throws
+
+    /// Suspends until `deadline` as a timeout that guards other work (a call's deadline racing
+    /// the call). A real clock just sleeps; a virtual clock waits for its time to get there by
+    /// other means instead of moving it, so a guard does not fast-forward the work it guards.
+    ///
+    /// - Throws: `CancellationError` as soon as the calling task is cancelled.
+    func timeout(at deadline: ResilienceInstant) async throws
 }
 
 extension ResilienceClock {
+    /// Sleeps until `deadline`: for clocks whose sleeping does not move time.
+    public func timeout(at deadline: ResilienceInstant) async throws {
+        try await sleep(until: deadline)
+    }
+
     /// Suspends for `duration`; see ``sleep(until:)``.
     public func sleep(for duration: Duration) async throws {
         try await sleep(until: now + duration)
