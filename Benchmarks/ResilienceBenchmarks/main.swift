@@ -2,7 +2,6 @@ import Foundation
 import PaymentPosterKit
 import SalesforceResilience
 import SalesforceResilienceTesting
-import Synchronization
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

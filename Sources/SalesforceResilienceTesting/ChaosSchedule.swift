@@ -1,6 +1,5 @@
 import Foundation
 import SalesforceResilience
-import Synchronization
 
 /// Decides, for each request, which of a list of ``ChaosFault``s strike: the one source of fault
 /// decisions for both ``ChaosTransport`` (in memory) and ``LoopbackHTTPServer`` (at the socket),
@@ -26,7 +25,7 @@ public final class ChaosSchedule: Sendable {
     /// The instant windows are measured from.
     public let origin: ResilienceInstant
     private let random: RandomSource
-    private let injected = Mutex<[String: Int]>([:])
+    private let injected = Lock<[String: Int]>([:])
 
     /// Creates a schedule.
     ///

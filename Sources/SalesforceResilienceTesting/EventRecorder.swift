@@ -1,9 +1,8 @@
 import SalesforceResilience
-import Synchronization
 
 /// Collects ``ResilienceEvent``s for assertions.
 public final class EventRecorder: Sendable {
-    private let recorded = Mutex<[ResilienceEvent]>([])
+    private let recorded = Lock<[ResilienceEvent]>([])
 
     /// Creates an empty recorder.
     public init() {}

@@ -1,6 +1,5 @@
 import Foundation
 import SalesforceResilience
-import Synchronization
 
 /// An ``HTTPTransport`` that answers from a script and records every request.
 ///
@@ -22,13 +21,13 @@ public final class MockTransport: HTTPTransport {
         var requests: [HTTPRequest] = []
     }
 
-    private let state: Mutex<State>
+    private let state: Lock<State>
     private let fallback: Handler?
 
     /// Answers with `responses` in order, then with `fallback` (or throws
     /// ``MockTransportError/scriptExhausted`` when there is none).
     public init(responses: [Step] = [], fallback: Handler? = nil) {
-        state = Mutex(State(queue: responses))
+        state = Lock(State(queue: responses))
         self.fallback = fallback
     }
 

@@ -1,6 +1,5 @@
 import Foundation
 import SalesforceResilience
-import Synchronization
 
 /// A ``ResilienceClock`` whose time moves only when a test says so, so that minutes of
 /// backoff and breaker pauses run in microseconds.
@@ -42,7 +41,7 @@ public final class VirtualClock: ResilienceClock {
     public let mode: Mode
     /// The calendar date at virtual time zero.
     public let startDate: Date
-    private let state = Mutex(State())
+    private let state = Lock(State())
 
     /// Creates a clock at time zero.
     public init(mode: Mode = .manual, startDate: Date = VirtualClock.defaultStartDate) {

@@ -1,7 +1,6 @@
 import Foundation
 import SalesforceResilience
 import SalesforceResilienceTesting
-import Synchronization
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -23,7 +22,7 @@ import Darwin
         let threshold: Int
         let reached: AsyncStream<Void>.Continuation
         let killed: AsyncStream<Void>
-        private let crossed = Mutex(false)
+        private let crossed = Lock(false)
 
         init(org: SalesforceSimulator, threshold: Int, reached: AsyncStream<Void>.Continuation, killed: AsyncStream<Void>) {
             self.org = org

@@ -135,10 +135,15 @@ public actor FileResultCache: ResultCache {
 
     /// The entry in `url`, or `nil` when the file is missing, truncated or not ours.
     private static func read(_ url: URL) -> (key: String, result: CachedResult)? {
-        guard let contents = try? Data(contentsOf: url),
-              let newline = contents.firstIndex(of: UInt8(ascii: "\n")),
+        guard let contents = try? Data(contentsOf: url) else { return nil }
+        return decode(contents)
+    }
+
+    /// An entry file's contents read, or `nil` when truncated or not ours.
+    static func decode(_ contents: Data) -> (key: String, result: CachedResult)? {
+        guard let newline = contents.firstIndex(of: UInt8(ascii: "\n")),
               let header = try? JSONDecoder().decode(Header.self, from: contents[..<newline]),
-              contents.endIndex - (newline + 1) == header.bytes
+              header.storedAt.isFinite, contents.endIndex - (newline + 1) == header.bytes
         else { return nil }
         let data = Data(contents[(newline + 1)...])
         return (header.key, CachedResult(data: data, storedAt: Date(timeIntervalSince1970: header.storedAt)))

@@ -1,4 +1,3 @@
-import Synchronization
 
 /// A point-in-time view of a client's health: what ``MetricsRecorder/snapshot()`` returns.
 public struct MetricsSnapshot: Sendable, Hashable {
@@ -49,7 +48,7 @@ public final class MetricsRecorder: Sendable {
         var tokenRefreshes = 0
     }
 
-    private let state = Mutex(State())
+    private let state = Lock(State())
 
     /// Creates an empty recorder.
     public init() {}

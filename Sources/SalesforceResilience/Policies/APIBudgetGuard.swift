@@ -1,4 +1,3 @@
-import Synchronization
 
 /// Watches the org's API usage and sheds non-critical work before the daily limit is reached.
 ///
@@ -34,7 +33,7 @@ public final class APIBudgetGuard: Sendable {
 
     /// The thresholds.
     public let options: Options
-    private let state = Mutex(State())
+    private let state = Lock(State())
     private let events: ResilienceEventSink
 
     /// Creates a guard.

@@ -1,4 +1,3 @@
-import Synchronization
 
 /// A circuit breaker for one key (normally one host): stops calling a server that is failing,
 /// and probes it after a pause.
@@ -10,7 +9,7 @@ public final class CircuitBreaker: Sendable {
     public let key: String
     /// The options in force.
     public let options: CircuitBreakerOptions
-    private let machine: Mutex<CircuitBreakerStateMachine>
+    private let machine: Lock<CircuitBreakerStateMachine>
     private let clock: any ResilienceClock
     private let events: ResilienceEventSink
 
@@ -20,7 +19,7 @@ public final class CircuitBreaker: Sendable {
         self.options = options
         self.clock = clock
         self.events = events
-        machine = Mutex(CircuitBreakerStateMachine(options: options))
+        machine = Lock(CircuitBreakerStateMachine(options: options))
     }
 
     /// The current state. An open breaker whose break has ended reports `open` until a call arrives.
@@ -83,7 +82,7 @@ public final class CircuitBreaker: Sendable {
 
 /// One ``CircuitBreaker`` per key, created on first use.
 public final class CircuitBreakerRegistry: Sendable {
-    private let breakers = Mutex<[String: CircuitBreaker]>([:])
+    private let breakers = Lock<[String: CircuitBreaker]>([:])
     private let options: CircuitBreakerOptions
     private let clock: any ResilienceClock
     private let events: ResilienceEventSink

@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 
 /// The operator's kill switch: how much traffic the client lets through, switchable at run time.
 public enum OperatingMode: String, Sendable, Hashable, CaseIterable {
@@ -35,12 +34,12 @@ public enum OperatingMode: String, Sendable, Hashable, CaseIterable {
 
 /// A shared, thread-safe holder of the current ``OperatingMode``.
 public final class ModeSwitch: Sendable {
-    private let current: Mutex<OperatingMode>
+    private let current: Lock<OperatingMode>
     private let events: ResilienceEventSink
 
     /// Creates a switch in `mode`.
     public init(_ mode: OperatingMode = .normal, events: ResilienceEventSink = .none) {
-        current = Mutex(mode)
+        current = Lock(mode)
         self.events = events
     }
 

@@ -1,8 +1,7 @@
-import Synchronization
 
 /// A shared source of uniform random numbers: the system's, or a seeded one so that runs repeat.
 public final class RandomSource: Sendable {
-    private let state: Mutex<State>
+    private let state: Lock<State>
 
     private enum State {
         case system
@@ -10,9 +9,9 @@ public final class RandomSource: Sendable {
     }
 
     /// A seeded source (SplitMix64): the same seed gives the same sequence.
-    public init(seed: UInt64) { state = Mutex(.seeded(seed)) }
+    public init(seed: UInt64) { state = Lock(.seeded(seed)) }
 
-    private init() { state = Mutex(.system) }
+    private init() { state = Lock(.system) }
 
     /// A source backed by `SystemRandomNumberGenerator`.
     public static func system() -> RandomSource { RandomSource() }

@@ -1,4 +1,3 @@
-import Synchronization
 
 /// A token bucket shared by every call of a client, so that a storm cannot multiply traffic.
 ///
@@ -33,12 +32,12 @@ public final class RetryBudget: Sendable {
 
     /// The options in force.
     public let options: Options
-    private let tokens: Mutex<Int>
+    private let tokens: Lock<Int>
 
     /// Creates a full budget.
     public init(options: Options = .default) {
         self.options = options
-        tokens = Mutex(options.capacity)
+        tokens = Lock(options.capacity)
     }
 
     /// A budget that never runs out.

@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -178,7 +177,7 @@ public struct URLSessionTransport: HTTPTransport {
 /// body never sits whole in memory; refuses redirects for its task, as the session does.
 private final class ResponseLimiter: NSObject, URLSessionDataDelegate, Sendable {
     let limit: Int
-    private let received = Mutex<(bytes: Int, exceeded: Bool)>((0, false))
+    private let received = Lock<(bytes: Int, exceeded: Bool)>((0, false))
 
     init(limit: Int) { self.limit = limit }
 

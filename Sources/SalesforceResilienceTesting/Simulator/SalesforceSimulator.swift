@@ -1,6 +1,5 @@
 import Foundation
 import SalesforceResilience
-import Synchronization
 
 /// An in-memory Salesforce org that is itself an ``HTTPTransport`` and speaks the REST wire
 /// formats: the OAuth token endpoint with session expiry, sObject CRUD, upsert by external id,
@@ -20,7 +19,7 @@ public final class SalesforceSimulator: HTTPTransport {
     /// The options in force.
     public let options: SimulatorOptions
     let clock: any ResilienceClock
-    let state = Mutex(SimulatorState())
+    let state = Lock(SimulatorState())
 
     /// Creates an empty org.
     public init(options: SimulatorOptions = SimulatorOptions(), clock: any ResilienceClock) {

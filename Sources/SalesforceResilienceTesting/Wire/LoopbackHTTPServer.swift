@@ -1,7 +1,6 @@
 import Dispatch
 import Foundation
 import SalesforceResilience
-import Synchronization
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -74,7 +73,7 @@ public final class LoopbackHTTPServer: Sendable {
     /// The options in force.
     public let options: Options
     private let listener: Int32
-    private let state = Mutex(State())
+    private let state = Lock(State())
 
     private struct State {
         var exchanges: [Exchange] = []
@@ -232,7 +231,7 @@ public final class LoopbackHTTPServer: Sendable {
     /// what to put on the wire. Blocks this connection's thread (not a Swift concurrency thread).
     private static func run(_ plan: ChaosSchedule.Plan, _ request: HTTPRequest, through transport: any HTTPTransport,
                             clock: (any ResilienceClock)?) -> Action {
-        let result = Mutex<Action?>(nil)
+        let result = Lock<Action?>(nil)
         let done = DispatchSemaphore(value: 0)
         Task {
             let action: Action

@@ -1,6 +1,5 @@
 import Foundation
 import SalesforceResilience
-import Synchronization
 
 /// The contract every ``HTTPTransport`` keeps, written once as checks that any transport can run
 /// over real loopback HTTP (``LoopbackHTTPServer``, keep-alive, faults at the socket):

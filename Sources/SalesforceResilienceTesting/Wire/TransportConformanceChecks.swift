@@ -1,6 +1,5 @@
 import Foundation
 import SalesforceResilience
-import Synchronization
 
 extension TransportConformance {
     /// Requests and answers arrive whole, whatever the status.

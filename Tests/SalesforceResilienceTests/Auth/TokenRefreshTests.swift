@@ -1,18 +1,17 @@
 import Foundation
 import SalesforceResilience
 import SalesforceResilienceTesting
-import Synchronization
 import Testing
 
 @Suite struct TokenRefreshTests {
     /// A transport serving the token endpoint (tokens T1, T2, …) and a data endpoint that
     /// accepts only `validToken`.
     final class Org: Sendable {
-        let tokenRequests = Mutex(0)
-        let validToken: Mutex<String>
+        let tokenRequests = Lock(0)
+        let validToken: Lock<String>
         let failRefresh: Bool
         init(validToken: String = "T2", failRefresh: Bool = false) {
-            self.validToken = Mutex(validToken)
+            self.validToken = Lock(validToken)
             self.failRefresh = failRefresh
         }
 

@@ -1,7 +1,6 @@
 import Foundation
 import SalesforceResilience
 import SalesforceResilienceTesting
-import Synchronization
 import Testing
 
 /// What a Bulk ingest that stops part-way reports: a result for every input row, so nothing
@@ -111,8 +110,8 @@ extension BulkIngestTests {
     @Test func aRunCancelledDuringALaterJobStillReportsTheRowsEarlierJobsSaved() async throws {
         let clock = VirtualClock(mode: .autoAdvance)
         let org = SalesforceSimulator(options: SimulatorOptions(bulkRowValidator: Self.rejectNegative), clock: clock)
-        let running = Mutex<Task<BulkIngestResult, any Error>?>(nil)
-        let closes = Mutex(0)
+        let running = Lock<Task<BulkIngestResult, any Error>?>(nil)
+        let closes = Lock(0)
         // Cancel the run (as a shutdown would) once the second job is closed.
         let transport = MockTransport { request in
             let response = try await org.send(request)

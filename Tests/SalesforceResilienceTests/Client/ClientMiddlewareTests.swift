@@ -1,14 +1,13 @@
 import Foundation
 import SalesforceResilience
 import SalesforceResilienceTesting
-import Synchronization
 import Testing
 
 /// Middleware of the caller's own, at the two places the client's chain offers them.
 @Suite struct ClientMiddlewareTests {
     /// Counts what passes through it.
     final class Counter: Middleware {
-        let seen = Mutex<[Int]>([])
+        let seen = Lock<[Int]>([])
         func intercept(_ request: HTTPRequest, context: RequestContext, next: MiddlewareNext) async throws -> HTTPResponse {
             seen.withLock { $0.append(context.attempt) }
             return try await next(request, context)

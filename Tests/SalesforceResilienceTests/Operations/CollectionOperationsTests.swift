@@ -1,7 +1,6 @@
 import Foundation
 import SalesforceResilience
 import SalesforceResilienceTesting
-import Synchronization
 import Testing
 
 @Suite struct CollectionOperationsTests {
@@ -50,7 +49,7 @@ import Testing
     }
 
     @Test func aFailedChunkIsRetriedAsAWhole() async throws {
-        let calls = Mutex(0)
+        let calls = Lock(0)
         let transport = MockTransport { request in
             calls.withLock { $0 += 1; return $0 } == 1 ? .status(503) : Self.answer(request)
         }
@@ -77,7 +76,7 @@ import Testing
     }
 
     @Test func chunksRunWithBoundedConcurrency() async throws {
-        let inFlight = Mutex((now: 0, peak: 0))
+        let inFlight = Lock((now: 0, peak: 0))
         let transport = MockTransport { request in
             inFlight.withLock { $0.now += 1; $0.peak = max($0.peak, $0.now) }
             for _ in 0..<50 { await Task.yield() }

@@ -1,6 +1,5 @@
 import Foundation
 @testable import SalesforceResilience
-import Synchronization
 import Testing
 
 /// The journal under damage and misuse: changed bytes, a second writer, failed writes, crafted
@@ -49,8 +48,8 @@ import Testing
 
     /// Fails writes after `budget` bytes have gone out, as a full disk does.
     final class FullDisk: Sendable {
-        let budget = Mutex(Int.max)
-        let failFsync = Mutex(false)
+        let budget = Lock(Int.max)
+        let failFsync = Lock(false)
 
         var io: JournalIO {
             JournalIO(

@@ -1,7 +1,6 @@
 import Foundation
 import SalesforceResilience
 import SalesforceResilienceTesting
-import Synchronization
 import Testing
 
 @Suite struct OutboxTests {

@@ -1,7 +1,6 @@
 import Foundation
 import SalesforceResilience
 import SalesforceResilienceTesting
-import Synchronization
 import Testing
 
 @Suite struct PipelineTests {
@@ -17,7 +16,7 @@ import Testing
         }
     }
 
-    final class Box: Sendable { let log = Mutex<[String]>([]) }
+    final class Box: Sendable { let log = Lock<[String]>([]) }
 
     @Test func middlewareRunsOutermostFirstAndUnwindsInReverse() async throws {
         let box = Box()

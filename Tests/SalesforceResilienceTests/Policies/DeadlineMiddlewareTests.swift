@@ -1,10 +1,9 @@
 import SalesforceResilience
 import SalesforceResilienceTesting
-import Synchronization
 import Testing
 
 @Suite struct DeadlineMiddlewareTests {
-    final class Seen: Sendable { let deadline = Mutex<ResilienceInstant?>(nil) }
+    final class Seen: Sendable { let deadline = Lock<ResilienceInstant?>(nil) }
 
     struct Capture: Middleware {
         let seen: Seen
@@ -45,7 +44,7 @@ import Testing
 
     @Test func anAttemptThatHangsPastTheCallTimeoutIsCutOffAtTheDeadline() async throws {
         let clock = VirtualClock(mode: .manual)
-        let cancelled = Mutex(false)
+        let cancelled = Lock(false)
         // A transport that hangs for five minutes on the clock.
         let transport = MockTransport { _ in
             do {

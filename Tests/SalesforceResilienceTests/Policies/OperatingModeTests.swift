@@ -104,7 +104,7 @@ import Testing
     }
 
     @Test func theClientShedsNormalWorkPastTheThresholdAndResumesWhenUsageFalls() async throws {
-        let usage = Mutex("api-usage=96/100")
+        let usage = Lock("api-usage=96/100")
         let transport = MockTransport { _ in .json(200, #"{"DailyApiRequests":{"Max":100,"Remaining":4}}"#, headers: ["Sforce-Limit-Info": usage.withLock { $0 }]) }
         let client = try makeClient(transport, recorder: recorder)
         _ = try await client.limits()  // sees 96 %
@@ -117,4 +117,3 @@ import Testing
     }
 }
 
-import Synchronization

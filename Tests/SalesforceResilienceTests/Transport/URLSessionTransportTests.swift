@@ -1,7 +1,6 @@
 import Foundation
 @testable import SalesforceResilience
 import SalesforceResilienceTesting
-import Synchronization
 import Testing
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -52,7 +51,7 @@ import FoundationNetworking
     }
 
     @Test func stormThenSuccessOverRealLoopbackHTTPThroughTheRetryMiddleware() async throws {
-        let calls = Mutex(0)
+        let calls = Lock(0)
         let server = try LoopbackHTTPServer(serving: MockTransport { _ in
             let n = calls.withLock { $0 += 1; return $0 }
             if n < 3 {
