@@ -45,6 +45,13 @@ import Darwin
         }
     }
 
+    /// The environment for a child process: `extra`, plus the sanitizer options this process runs
+    /// with (a child built with ASan must not report libcurl's leaks as its own failure).
+    static func childEnvironment(_ extra: [String: String]) -> [String: String] {
+        let inherited = ProcessInfo.processInfo.environment.filter { ["ASAN_OPTIONS", "TSAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"].contains($0.key) }
+        return inherited.merging(extra.merging(["PATH": "/usr/bin:/bin"]) { $1 }) { $1 }
+    }
+
     /// The built PaymentPoster executable, beside the test bundle.
     static var posterBinary: URL {
         #if os(macOS)
@@ -61,7 +68,7 @@ import Darwin
         let process = Process()
         process.executableURL = Self.posterBinary
         process.arguments = arguments
-        process.environment = ["SF_CLIENT_ID": "poster", "SF_CLIENT_SECRET": "secret", "PATH": "/usr/bin:/bin"]
+        process.environment = Self.childEnvironment(["SF_CLIENT_ID": "poster", "SF_CLIENT_SECRET": "secret"])
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         let (exits, exited) = AsyncStream<Int32>.makeStream()
@@ -81,7 +88,7 @@ import Darwin
         let process = Process()
         process.executableURL = Self.posterBinary
         process.arguments = ["--instance-url", "http://127.0.0.1:9", "--count", "1"]
-        process.environment = ["SF_CLIENT_ID": "poster", "SF_CLIENT_SECRET": "secret", "PATH": "/usr/bin:/bin"]
+        process.environment = Self.childEnvironment(["SF_CLIENT_ID": "poster", "SF_CLIENT_SECRET": "secret"])
         let errors = Pipe()
         process.standardError = errors
         process.standardOutput = FileHandle.nullDevice

@@ -1,5 +1,4 @@
 import SalesforceResilience
-import Synchronization
 
 /// Counts what the summary reports, from events and from the transport.
 final class PosterCounters: Sendable {
@@ -11,7 +10,7 @@ final class PosterCounters: Sendable {
         var deadLettered = 0
     }
 
-    let counts = Mutex(Counts())
+    let counts = Lock(Counts())
 
     var sink: ResilienceEventSink {
         ResilienceEventSink { [self] event in

@@ -1,0 +1,83 @@
+import Foundation
+@testable import SalesforceResilience
+@testable import SalesforceResilienceTesting
+
+/// One parser under fuzzing: it must never trap, hang or leak on any input, and the properties
+/// checked here (with `check`, which crashes so libFuzzer keeps the input) must hold.
+struct FuzzTarget: Sendable {
+    let name: String
+    let body: @Sendable (Data) -> Void
+
+    static let all: [FuzzTarget] = [
+        FuzzTarget(name: "error-body") { data in
+            // First byte picks the status; the rest is the body, as any proxy might send it.
+            let status = 400 + Int(data.first ?? 0) % 200
+            let response = HTTPResponse(status: status, headers: ["Content-Type": "text/html"], body: data.dropFirst().isEmpty ? Data() : Data(data.dropFirst()))
+            let classifier = OutcomeClassifier()
+            if let error = classifier.error(for: response, operation: "fuzz") {
+                _ = error.description
+                check(error.category == classifier.classify(response), "error(for:) and classify(_:) disagree")
+            }
+        },
+        FuzzTarget(name: "retry-after") { data in
+            let text = String(decoding: data, as: UTF8.self)
+            if let delay = RetryAfter.delay(from: text, now: Date(timeIntervalSince1970: 1_767_225_600), maximum: .seconds(120)) {
+                check(delay >= .zero && delay <= .seconds(120), "a Retry-After delay outside 0…120 s: \(delay)")
+            }
+            if let date = HTTPDate.parse(text) {
+                check(HTTPDate.parse(HTTPDate.format(date)) == date, "an HTTP-date does not survive format and parse")
+            }
+        },
+        FuzzTarget(name: "limit-info") { data in
+            if let usage = APIUsage.parse(String(decoding: data, as: UTF8.self)) {
+                check(usage.used >= 0 && usage.max >= 0, "negative usage")
+                _ = usage.fraction
+            }
+        },
+        FuzzTarget(name: "token-response") { data in
+            if let token = try? OAuthTokenResponse.parse(data) {
+                check(!token.value.isEmpty, "an empty access token accepted")
+                check(!String(describing: token).contains(token.value) || token.value.count < 4, "a token shows in its description")
+            }
+        },
+        FuzzTarget(name: "json-value") { data in
+            if let value = try? JSONDecoder().decode(JSONValue.self, from: data), let encoded = try? JSONEncoder().encode(value) {
+                check((try? JSONDecoder().decode(JSONValue.self, from: encoded)) == value, "a JSON value does not survive encoding")
+            }
+            _ = OutcomeClassifier.parseErrors(data)
+        },
+        FuzzTarget(name: "csv") { data in
+            let text = String(decoding: data, as: UTF8.self)
+            if let rows = try? CSV.parse(text), !rows.contains(where: { $0 == [""] }) {
+                check((try? CSV.parse(CSV.encode(rows))) == rows, "CSV rows do not survive encoding")
+            }
+            for field in text.split(separator: "\n").prefix(4) {
+                let value = String(field)
+                check((try? CSV.parse(CSV.encode([[value, "x"]]))) == [[value, "x"]], "a field does not survive encoding")
+            }
+        },
+        FuzzTarget(name: "journal") { data in
+            if let replay = try? JournalFormat.replay(data, path: "fuzz") {
+                check(replay.validBytes <= data.count, "replay claims more bytes than it was given")
+                _ = replay.state.pending(limit: 10)
+            }
+        },
+        FuzzTarget(name: "result-cache") { data in
+            if let (key, result) = FileResultCache.decode(data) {
+                _ = (key, result.data.count)
+            }
+        },
+        FuzzTarget(name: "soql") { data in
+            let text = String(decoding: data, as: UTF8.self)
+            _ = SimulatorSOQL.parse(text)
+            // Any string quoted by the SOQL builder reads back as itself.
+            var tokens = SimulatorSOQL.Tokens(SOQL.quote(text))
+            check(tokens.literal() == .string(text), "a quoted SOQL literal does not read back as itself")
+        },
+    ]
+}
+
+/// Crashes, so that libFuzzer saves the input, when a property does not hold.
+func check(_ condition: Bool, _ message: @autoclosure () -> String) {
+    if !condition { fatalError("property violated: \(message())") }
+}
