@@ -198,6 +198,34 @@ nonisolated func benchmarkF() async throws {
           + "; opening a directory of \(await reopened.count) entries \(openTime) (checksum \(served))")
 }
 
+// (h) What a failed response costs to classify: the typed error, its redaction, an HTML page's
+// title. A storm answers every call with one of these.
+nonisolated func benchmarkH() async throws {
+    let classifier = OutcomeClassifier()
+    let bodies: [(String, HTTPResponse)] = [
+        ("Salesforce JSON error", .salesforceError(503, code: "SERVER_UNAVAILABLE", message: "Server is unavailable, please retry")),
+        ("edge proxy HTML page", .html(502, title: "502 Bad Gateway")),
+        ("hostile page: 8 KB of '<title'", HTTPResponse(status: 502, headers: ["Content-Type": "text/html"], body: Data(String(repeating: "<title", count: 1_365).utf8))),
+        ("error echoing a session id", .salesforceError(400, code: "INVALID_FIELD", message: "bad 00D5g000004DBTq!AQ0AQH0dMHZfz972Szmpkb58urFRkgeBGsxL_QJWwYMfAbUeeG7c1E6LYUfiDUkWe6H34r1AAwOR8B8fLE")),
+    ]
+    var sink = 0
+    for (name, response) in bodies {
+        let perCall = median(await (0..<5).asyncMap { _ in
+            await measure(2_000) { sink &+= classifier.error(for: response, operation: "bench")?.message.count ?? 0 }
+        })
+        print(String(format: "(h) classifying a failed response, %@: %.1f µs", name, perCall / 1_000))
+    }
+    _ = sink
+}
+
+extension Sequence {
+    func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {
+        var results: [T] = []
+        for element in self { results.append(try await transform(element)) }
+        return results
+    }
+}
+
 print("ResilienceBenchmarks — \(ProcessInfo.processInfo.activeProcessorCount) cores, release build expected")
 // `ResilienceBenchmarks a c` runs only (a) and (c); no arguments runs them all.
 let chosen = Set(CommandLine.arguments.dropFirst().map { $0.lowercased() })
@@ -209,5 +237,6 @@ if wanted("b") { try await benchmarkB() }
 if wanted("c") { try await benchmarkC() }
 if wanted("d") { try await benchmarkD() }
 if wanted("f") { try await benchmarkF() }
+if wanted("h") { try await benchmarkH() }
 // Real time, about two minutes: only when asked for.
 if chosen.contains("g") { try await benchmarkG() }

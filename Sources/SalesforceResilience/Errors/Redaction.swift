@@ -19,20 +19,9 @@ public enum Redaction {
     /// pass over its bytes, so redacting ordinary error bodies costs microseconds.
     public static func redact(_ text: String) -> String {
         guard mayHoldSecret(text) else { return text }
-        var result = text
-        // "Bearer abc.def" and "OAuth abc"
-        result.replace(/(?i)(bearer|oauth)\s+[A-Za-z0-9._~+\/!=-]+/) { match in "\(match.output.1) \(placeholder)" }
-        // Salesforce session ids: org id, "!", opaque token.
-        result.replace(/00D[A-Za-z0-9]{12,15}![A-Za-z0-9._]+/) { _ in placeholder }
-        // JSON: "access_token": "value"
-        result.replace(/("(?:access_token|refresh_token|client_secret|assertion|token|password|code)"\s*:\s*")[^"]*(")/) { match in
-            "\(match.output.1)\(placeholder)\(match.output.2)"
-        }
-        // Form or query: access_token=value
-        result.replace(/(^|[^A-Za-z_])((?:access_token|refresh_token|client_secret|assertion|token|password|code)=)[^&\s"]*/) { match in
-            "\(match.output.1)\(match.output.2)\(placeholder)"
-        }
-        return result
+        // "Bearer abc.def", "OAuth abc"; session ids (org id, "!", opaque token); JSON
+        // "access_token": "value"; form or query access_token=value. See SecretScanner.
+        return String(decoding: SecretScanner.redact(Array(text.utf8)), as: UTF8.self)
     }
 
     /// `body` with secrets redacted when it is UTF-8 text that holds one; otherwise unchanged.

@@ -89,3 +89,44 @@ import Testing
         #expect(OutcomeClassifier.htmlTitle(in: Data("<title>".utf8)) == nil)
     }
 }
+
+/// The byte scanner against the regular expressions it replaced, on random mixtures of the
+/// fragments secrets are made of: the same output every time.
+@Suite struct SecretScannerTests {
+    static func regexOracle(_ text: String) -> String {
+        var result = text
+        result.replace(/(?i)(bearer|oauth)\s+[A-Za-z0-9._~+\/!=-]+/) { match in "\(match.output.1) \(Redaction.placeholder)" }
+        result.replace(/00D[A-Za-z0-9]{12,15}![A-Za-z0-9._]+/) { _ in Redaction.placeholder }
+        result.replace(/("(?:access_token|refresh_token|client_secret|assertion|token|password|code)"\s*:\s*")[^"]*(")/) { match in
+            "\(match.output.1)\(Redaction.placeholder)\(match.output.2)"
+        }
+        result.replace(/(^|[^A-Za-z_])((?:access_token|refresh_token|client_secret|assertion|token|password|code)=)[^&\s"]*/) { match in
+            "\(match.output.1)\(match.output.2)\(Redaction.placeholder)"
+        }
+        return result
+    }
+
+    @Test func theScannerRedactsExactlyWhatTheExpressionsDid() {
+        let fragments = ["Bearer", "bearer", "OAuth", "oauth", " ", "  ", "\t", "\n", "abc", "X.y-Z~+/!=", "00D", "5g000004DBTq", "123", "!", "AQ0.x_y",
+                         "\"", "access_token", "token", "code", "password", "client_secret", "refresh_token", "assertion", ":", " : ", "=", "&",
+                         "_", "x", "é", "{", "}", ",", "barcode", "sub_token"]
+        let random = RandomSource(seed: 42)
+        for _ in 0..<3_000 {
+            let count = 1 + Int(random.next() % 12)
+            let text = (0..<count).map { _ in fragments[Int(random.next() % UInt64(fragments.count))] }.joined()
+            #expect(Redaction.redact(text) == Self.regexOracle(text), "\(text.debugDescription)")
+        }
+    }
+
+    @Test func realisticSecretsAreRedacted() {
+        for text in [
+            "Authorization: Bearer 00D5g000004DBTq!AQ0AQH0dMHZfz972Szmpkb58urFRkgeBGsxL",
+            #"{"access_token" : "SECRET", "instance_url":"https://x"}"#,
+            "grant_type=refresh_token&refresh_token=SECRET&client_secret=SECRET2",
+            "session 00D5g000004DBTq!AQ0AQH0dMHZfz972Szmpkb58urFRkgeBGsxL_QJWwYMfAbUeeG7c1E6 expired",
+        ] {
+            #expect(Redaction.redact(text) == Self.regexOracle(text))
+            #expect(!Redaction.redact(text).contains("SECRET") && !Redaction.redact(text).contains("AQ0AQH0d"))
+        }
+    }
+}
