@@ -176,16 +176,52 @@ struct SimPaymentRow: Codable, Sendable, Equatable {
         let org = SalesforceSimulator(clock: clock)
         org.revokeRefreshTokens()
         let provider = OAuthTokenProvider(loginURL: org.options.instanceURL, grant: .refreshToken(refreshToken: "r", clientID: "c", clientSecret: nil), transport: org, clock: clock)
-        let error = await #expect(throws: SalesforceError.self) { try await provider.fetchToken() }
-        #expect(error?.errorCode == "invalid_grant")
+        await #expect(throws: AuthenticationError.refused(TokenRefusal(code: "invalid_grant", detail: "expired access/refresh token", grant: "refresh_token"))) {
+            try await provider.fetchToken()
+        }
     }
 
-    @Test func wrongClientSecretIsInvalidClient() async throws {
+    @Test func wrongClientSecretIsInvalidClientInEveryFlowThatSendsOne() async throws {
         let org = SalesforceSimulator(options: SimulatorOptions(clientID: "id", clientSecret: "right"), clock: clock)
-        let provider = OAuthTokenProvider(loginURL: org.options.instanceURL, grant: .clientCredentials(clientID: "id", clientSecret: "wrong"), transport: org, clock: clock)
-        let error = await #expect(throws: SalesforceError.self) { try await provider.fetchToken() }
-        #expect(error?.errorCode == "invalid_client")
-        #expect(error?.category == .authenticationFailed)
+        let credentials = OAuthTokenProvider(loginURL: org.options.instanceURL, grant: .clientCredentials(clientID: "id", clientSecret: "wrong"), transport: org, clock: clock)
+        let error = await #expect(throws: AuthenticationError.self) { try await credentials.fetchToken() }
+        guard case .refused(let refusal)? = error else { Issue.record("not a refusal: \(String(describing: error))"); return }
+        #expect(refusal.code == "invalid_client" && refusal.grant == "client_credentials")
+        #expect(OutcomeClassifier().classify(error!) == .authenticationFailed)
+        let refresh = OAuthTokenProvider(loginURL: org.options.instanceURL, grant: .refreshToken(refreshToken: "r", clientID: "id", clientSecret: "wrong"), transport: org, clock: clock)
+        await #expect(throws: AuthenticationError.refused(TokenRefusal(code: "invalid_client", detail: "invalid client credentials", grant: "refresh_token"))) {
+            try await refresh.fetchToken()
+        }
+        let wrongID = OAuthTokenProvider(loginURL: org.options.instanceURL, grant: .refreshToken(refreshToken: "r", clientID: "other", clientSecret: nil), transport: org, clock: clock)
+        await #expect(throws: AuthenticationError.refused(TokenRefusal(code: "invalid_client_id", detail: "client identifier invalid", grant: "refresh_token"))) {
+            try await wrongID.fetchToken()
+        }
+        #expect(org.tokensIssued == 0)
+    }
+
+    @Test func withRotationEachRefreshReturnsANewRefreshTokenAndReusingARetiredOneRevokesTheFamily() async throws {
+        let org = SalesforceSimulator(options: SimulatorOptions(refreshTokenRotation: true), clock: clock)
+        let first = org.issueRefreshToken()
+        func provider(_ token: String) -> OAuthTokenProvider {
+            OAuthTokenProvider(loginURL: org.options.instanceURL, grant: .refreshToken(refreshToken: token, clientID: "c", clientSecret: nil), transport: org, clock: clock)
+        }
+        let one = try await provider(first).fetchToken()
+        let second = try #require(one.refreshToken)
+        #expect(second != first)
+        let two = try await provider(second).fetchToken()
+        #expect(two.refreshToken != nil && two.refreshToken != second)
+        #expect(org.refreshTokenRevocations == 0)
+        // The retired one again: the family is revoked, even the newest refresh token, and its sessions end.
+        await #expect(throws: AuthenticationError.self) { try await provider(first).fetchToken() }
+        #expect(org.refreshTokenRevocations == 1)
+        await #expect(throws: AuthenticationError.self) { try await provider(two.refreshToken!).fetchToken() }
+        let client = try SalesforceClient(configuration: SalesforceConfiguration(instanceURL: org.options.instanceURL), transport: org,
+                                          tokenProvider: StaticTokenProvider(two), clock: clock)
+        await #expect(throws: AuthenticationError.tokenRejected(operation: "limits")) { try await client.limits() }
+        // A refresh token the org never issued is refused without revoking anything more.
+        await #expect(throws: AuthenticationError.self) { try await provider("made-up").fetchToken() }
+        #expect(org.refreshTokenRevocations == 1)
+        #expect(org.tokenRequests == 5)
     }
 
     @Test func soqlSubsetParserRejectsWhatItDoesNotUnderstand() async throws {

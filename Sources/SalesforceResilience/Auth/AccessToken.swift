@@ -14,14 +14,22 @@ public struct AccessToken: Sendable, Hashable, CustomStringConvertible, CustomDe
     public var scope: String?
     /// The identity URL (`id`), if known.
     public var identityURL: String?
+    /// The refresh token to present next time, if the flow has one: the one the token endpoint
+    /// returned with this token (under Refresh Token Rotation, a new one each time), else the one
+    /// that was presented. Never shown by `description` or reflection.
+    public var refreshToken: String?
 
     /// Creates a token.
-    public init(value: String, instanceURL: URL? = nil, issuedAt: Date? = nil, scope: String? = nil, identityURL: String? = nil) {
+    public init(
+        value: String, instanceURL: URL? = nil, issuedAt: Date? = nil, scope: String? = nil, identityURL: String? = nil,
+        refreshToken: String? = nil
+    ) {
         self.value = value
         self.instanceURL = instanceURL
         self.issuedAt = issuedAt
         self.scope = scope
         self.identityURL = identityURL
+        self.refreshToken = refreshToken
     }
 
     /// The token with its value redacted.
@@ -34,38 +42,9 @@ public struct AccessToken: Sendable, Hashable, CustomStringConvertible, CustomDe
 
     /// Reflection without the value, so `dump(token)` cannot leak it.
     public var customMirror: Mirror {
-        Mirror(self, children: ["value": Redaction.placeholder, "instanceURL": instanceURL as Any, "issuedAt": issuedAt as Any])
-    }
-}
-
-/// Why authentication could not proceed. Never contains a token.
-public enum AuthenticationError: Error, Sendable, Hashable, CustomStringConvertible {
-    /// Salesforce rejected the session again right after a refresh: the new token is not
-    /// accepted either (wrong org, revoked app, missing permission).
-    case sessionRejectedAfterRefresh(operation: String)
-    /// Salesforce rejected a token that cannot be refreshed (``StaticTokenProvider``): a person
-    /// must supply a new one.
-    case tokenRejected(operation: String)
-    /// More refreshes than allowed happened within the refresh window: something keeps
-    /// invalidating sessions, and refreshing again would only loop.
-    case refreshLimitReached(count: Int, window: Duration)
-    /// The token response's `instance_url` is not https (or http on loopback where allowed).
-    case insecureInstanceURL(String)
-    /// The token endpoint answered 2xx with a body that is not a token response.
-    case invalidTokenResponse(String)
-    /// A JWT could not be built or signed.
-    case signingFailed(String)
-
-    /// A one-line explanation.
-    public var description: String {
-        switch self {
-        case .sessionRejectedAfterRefresh(let operation): "\(operation): session rejected again after a token refresh"
-        case .tokenRejected(let operation):
-            "\(operation): Salesforce rejected the access token (INVALID_SESSION_ID); a fixed token cannot be refreshed: supply a new one"
-        case .refreshLimitReached(let count, let window): "token refreshed \(count) times within \(window); not refreshing again"
-        case .insecureInstanceURL(let url): "instance URL \(url) is not https (or allowed loopback http)"
-        case .invalidTokenResponse(let detail): "invalid token response: \(Redaction.redact(detail))"
-        case .signingFailed(let detail): "JWT signing failed: \(detail)"
-        }
+        Mirror(self, children: [
+            "value": Redaction.placeholder, "instanceURL": instanceURL as Any, "issuedAt": issuedAt as Any,
+            "refreshToken": refreshToken.map { _ in Redaction.placeholder } as Any,
+        ])
     }
 }

@@ -15,12 +15,16 @@ public struct AuthMiddleware: Middleware {
     public func intercept(_ request: HTTPRequest, context: RequestContext, next: MiddlewareNext) async throws -> HTTPResponse {
         let token = try await tokens.token()
         do {
-            return try await next(authorised(request, token), context)
+            let response = try await next(authorised(request, token), context)
+            tokens.confirm(token)
+            return response
         } catch let error as SalesforceError where error.category == .sessionExpired {
             guard tokens.provider.canRefresh else { throw AuthenticationError.tokenRejected(operation: context.operation) }
             let fresh = try await tokens.refresh(replacing: token)
             do {
-                return try await next(authorised(request, fresh), context)
+                let response = try await next(authorised(request, fresh), context)
+                tokens.confirm(fresh)
+                return response
             } catch let again as SalesforceError where again.category == .sessionExpired {
                 throw AuthenticationError.sessionRejectedAfterRefresh(operation: context.operation)
             }

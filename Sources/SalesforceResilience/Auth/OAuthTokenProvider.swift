@@ -3,8 +3,12 @@ import Foundation
 /// Fetches tokens from Salesforce's OAuth 2.0 token endpoint (`/services/oauth2/token`).
 ///
 /// Transient failures (503, connection refused) are retried with backoff; OAuth errors
-/// (`invalid_grant`, `invalid_client`) are not: they surface at once as a ``SalesforceError``
-/// with category ``FailureCategory/authenticationFailed``.
+/// (`invalid_grant`, `invalid_client`) are not: they surface at once as
+/// ``AuthenticationError/refused(_:)``, the same error whichever flow asked.
+///
+/// Under Refresh Token Rotation each refresh returns a new refresh token; the returned
+/// ``AccessToken/refreshToken`` is the one to present next, and ``TokenStore`` keeps it (in a
+/// shared ``CredentialStore`` when several processes use the same app).
 public struct OAuthTokenProvider: TokenProvider {
     /// How the app proves who it is.
     public enum Grant: Sendable {
@@ -44,18 +48,36 @@ public struct OAuthTokenProvider: TokenProvider {
             transport: transport)
     }
 
-    /// Requests a token.
+    /// Requests a token, presenting the refresh token the provider was created with.
     public func fetchToken() async throws -> AccessToken {
+        try await fetchToken(refreshToken: nil)
+    }
+
+    /// Requests a token, presenting `refreshToken` (if given) instead of the one the provider
+    /// was created with.
+    public func fetchToken(refreshToken: String?) async throws -> AccessToken {
         try InstanceURLPolicy.validate(loginURL, allowHTTPLoopback: allowHTTPLoopback)
         let request = HTTPRequest(
             method: .post,
             url: loginURL.appendingPathComponent("services/oauth2/token"),
             headers: ["Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"],
-            body: FormEncoding.body(try parameters()))
-        // Asking for a token twice is harmless: each answer is a valid token.
+            body: FormEncoding.body(try parameters(refreshToken: refreshToken)))
+        // Asking twice is harmless for most flows: each answer is a valid token. Under rotation a
+        // refresh whose answer was lost may have rotated the token, and presenting it again then
+        // revokes its family; but the next refresh would present the same one, so retrying now
+        // loses nothing and recovers every time the request had not been processed.
         let context = RequestContext(operation: "oauth token", isIdempotent: true, priority: .critical)
-        let response = try await pipeline.send(request, context: context)
-        let token = try OAuthTokenResponse.parse(response.body)
+        let response: HTTPResponse
+        do {
+            response = try await pipeline.send(request, context: context)
+        } catch let error as SalesforceError where error.category == .authenticationFailed {
+            throw AuthenticationError.refused(
+                TokenRefusal(code: error.errorCode ?? "status \(error.status)", detail: error.message, status: error.status, grant: grant.name))
+        }
+        var token = try OAuthTokenResponse.parse(response.body)
+        if case .refreshToken(let configured, _, _) = grant, token.refreshToken == nil {
+            token.refreshToken = refreshToken ?? configured  // no rotation: the same one stays valid
+        }
         if let instanceURL = token.instanceURL {
             try InstanceURLPolicy.validate(instanceURL, allowHTTPLoopback: allowHTTPLoopback)
             if let problem = InstanceURLPolicy.shapeProblem(of: instanceURL) {
@@ -65,16 +87,37 @@ public struct OAuthTokenProvider: TokenProvider {
         return token
     }
 
-    private func parameters() throws -> [(String, String)] {
+    /// The grant, the app and the login host: what a shared credential belongs to.
+    public var credentialOwner: String {
+        let host = loginURL.host ?? loginURL.absoluteString
+        return switch grant {
+        case .refreshToken(_, let clientID, _): "refresh_token \(clientID)@\(host)"
+        case .clientCredentials(let clientID, _): "client_credentials \(clientID)@\(host)"
+        case .jwtBearer(let assertion): "jwt-bearer \(assertion.consumerKey) as \(assertion.username)@\(host)"
+        }
+    }
+
+    private func parameters(refreshToken current: String?) throws -> [(String, String)] {
         switch grant {
-        case .refreshToken(let refreshToken, let clientID, let clientSecret):
-            var pairs = [("grant_type", "refresh_token"), ("refresh_token", refreshToken), ("client_id", clientID)]
+        case .refreshToken(let configured, let clientID, let clientSecret):
+            var pairs = [("grant_type", "refresh_token"), ("refresh_token", current ?? configured), ("client_id", clientID)]
             if let clientSecret { pairs.append(("client_secret", clientSecret)) }
             return pairs
         case .clientCredentials(let clientID, let clientSecret):
             return [("grant_type", "client_credentials"), ("client_id", clientID), ("client_secret", clientSecret)]
         case .jwtBearer(let assertion):
             return [("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"), ("assertion", try assertion.make(now: clock.wallClockNow))]
+        }
+    }
+}
+
+extension OAuthTokenProvider.Grant {
+    /// The `grant_type`'s short name, for errors.
+    var name: String {
+        switch self {
+        case .refreshToken: "refresh_token"
+        case .clientCredentials: "client_credentials"
+        case .jwtBearer: "jwt-bearer"
         }
     }
 }
@@ -87,6 +130,7 @@ enum OAuthTokenResponse {
         let id: String?
         let issued_at: String?
         let scope: String?
+        let refresh_token: String?
     }
 
     static func parse(_ data: Data) throws -> AccessToken {
@@ -102,6 +146,8 @@ enum OAuthTokenResponse {
             instanceURL = url
         }
         let issuedAt = body.issued_at.flatMap(Double.init).map { Date(timeIntervalSince1970: $0 / 1000) }
-        return AccessToken(value: value, instanceURL: instanceURL, issuedAt: issuedAt, scope: body.scope, identityURL: body.id)
+        return AccessToken(
+            value: value, instanceURL: instanceURL, issuedAt: issuedAt, scope: body.scope, identityURL: body.id,
+            refreshToken: body.refresh_token.flatMap { $0.isEmpty ? nil : $0 })
     }
 }

@@ -65,7 +65,9 @@ public final class SalesforceClient: Sendable {
             events.emit(event)
         }
         self.events = events
-        let tokens = TokenStore(provider: tokenProvider, clock: clock, events: events)
+        let tokens = TokenStore(
+            provider: tokenProvider, clock: clock, events: events,
+            credentials: configuration.credentialStore ?? InMemoryCredentialStore(), options: configuration.tokenRefresh)
         let breakers = CircuitBreakerRegistry(options: configuration.circuitBreaker, clock: clock, events: events)
         let budget = RetryBudget(options: configuration.retryBudget)
         let budgetGuard = APIBudgetGuard(options: configuration.apiBudget, events: events)

@@ -39,6 +39,14 @@ public struct SalesforceConfiguration: Sendable {
     /// Middleware of yours that sees each attempt: inside the retry, outside the circuit breaker,
     /// so a refusal by an open breaker is an attempt too (a tracing span per attempt). Default none.
     public var attemptMiddleware: [any Middleware] = []
+    /// Where the access token and refresh token live. Default `nil`: this client's own memory.
+    /// Give every process that uses the same connected app and user the same
+    /// ``FileCredentialStore`` (one machine) or database store (many machines), and they share
+    /// one refresh per expiry, safely under Refresh Token Rotation.
+    public var credentialStore: (any CredentialStore)?
+    /// The token endpoint's guards: refresh-loop detection, the cool-down after a refusal, the
+    /// wait for another process's refresh.
+    public var tokenRefresh: TokenRefreshOptions = .default
 
     /// The default API version.
     public static let defaultAPIVersion = "62.0"

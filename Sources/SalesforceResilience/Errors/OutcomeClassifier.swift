@@ -124,6 +124,9 @@ public struct OutcomeClassifier: Sendable {
         case is CircuitOpenError: .circuitOpen
         case is DeadlineExceededError: .deadlineExceeded
         case is AuthenticationError: .authenticationFailed
+        // A busy or unreadable store sent nothing and may clear; a file that is not ours, or
+        // another app's credential, is a configuration to fix.
+        case let error as CredentialStoreError: error.isTransient ? .transientNetwork : .clientError
         case is AdmissionError: .shed
         case let error as SalesforceClientError:
             if case .unexpectedResponse = error { .unknown } else { .clientError }

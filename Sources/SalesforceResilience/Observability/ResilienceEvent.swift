@@ -17,8 +17,12 @@ public enum ResilienceEvent: Sendable, Hashable {
     case breakerStateChanged(key: String, from: CircuitState, to: CircuitState)
     /// A call was refused because the breaker for `key` is open.
     case breakerRejected(key: String, operation: String)
-    /// A token refresh started after a 401 (one per group of concurrent callers).
+    /// A token refresh started after a 401: a request to the token endpoint (one per group of
+    /// concurrent callers, and one per expiry for every process sharing a credential store).
     case tokenRefreshStarted
+    /// A token another holder of the shared ``CredentialStore`` had already fetched was taken
+    /// (at `revision`) instead of asking the token endpoint.
+    case tokenAdopted(revision: UInt64)
     /// Fetching a token failed; every waiting caller gets the error.
     case tokenRefreshFailed(reason: FailureCategory)
     /// A cached result was served instead of a live one.

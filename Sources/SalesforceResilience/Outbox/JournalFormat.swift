@@ -24,12 +24,7 @@ enum JournalFormat {
 
     /// One change as a checksummed line, newline included.
     static func line(_ change: OutboxChange, encoder: JSONEncoder) throws -> Data {
-        var data = try encoder.encode(change)
-        let checksum = String(CRC32.checksum(data), radix: 16)
-        data.append(0x09)
-        data.append(contentsOf: Array(String(repeating: "0", count: 8 - checksum.count).utf8) + Array(checksum.utf8))
-        data.append(0x0A)
-        return data
+        ChecksummedLine.encode(try encoder.encode(change))
     }
 
     /// What replaying a journal found.
@@ -80,11 +75,8 @@ enum JournalFormat {
     private static func decode(_ bytes: Data.SubSequence, checksummed: Bool, decoder: JSONDecoder) -> OutboxChange? {
         var json = bytes
         if checksummed {
-            guard let tab = bytes.lastIndex(of: 0x09), bytes.distance(from: tab, to: bytes.endIndex) == 9,
-                  let expected = UInt32(String(decoding: bytes[bytes.index(after: tab)...], as: UTF8.self), radix: 16)
-            else { return nil }
-            json = bytes[..<tab]
-            guard CRC32.checksum(json) == expected else { return nil }
+            guard let checked = ChecksummedLine.decode(bytes) else { return nil }
+            json = checked
         }
         guard let change = try? decoder.decode(OutboxChange.self, from: Data(json)) else { return nil }
         // Attempt counts come from the file: a negative one is not ours.

@@ -55,26 +55,21 @@ struct JournalIO: Sendable {
     /// holds a copy of every descriptor until it has closed them, so a journal closed and opened
     /// again at that moment looks locked for a few milliseconds.
     static func lock(_ path: String) throws -> Int32 {
-        // Close-on-exec: a child process must not keep the lock after its start.
-        let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else { throw FileJournalOutboxStore.JournalError.system("cannot open \(path)") }
         var tries = 0
-        while flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
-            let code = errno
-            tries += 1
-            if code == EINTR { continue }
-            if code == EWOULDBLOCK, tries < 50 {
+        while true {
+            switch FileLock.tryAcquire(path) {
+            case .acquired(let descriptor):
+                return descriptor
+            case .busy where tries < 50:
+                tries += 1
                 usleep(5_000)
-                continue
-            }
-            closeDescriptor(descriptor)
-            if code == EWOULDBLOCK {
+            case .busy:
                 throw FileJournalOutboxStore.JournalError(
                     description: "\(path.dropLast(5)) is open in another store (this process or another); one writer at a time, or the journal would be corrupted")
+            case .failed(let code):
+                throw FileJournalOutboxStore.JournalError.system("cannot lock \(path)", code)
             }
-            throw FileJournalOutboxStore.JournalError.system("cannot lock \(path)", code)
         }
-        return descriptor
     }
 
     /// `fsync`s the directory holding `path`, so a rename in it is durable.

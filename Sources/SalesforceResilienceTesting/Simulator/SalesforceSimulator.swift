@@ -118,18 +118,38 @@ public final class SalesforceSimulator: HTTPTransport {
         if let clientID = options.clientID, form["client_id"] != clientID, grant != "urn:ietf:params:oauth:grant-type:jwt-bearer" {
             return .json(400, #"{"error":"invalid_client_id","error_description":"client identifier invalid"}"#)
         }
-        if let secret = options.clientSecret, grant == "client_credentials", form["client_secret"] != secret {
+        if let secret = options.clientSecret, form["client_secret"] != secret,
+           grant == "client_credentials" || (grant == "refresh_token" && form["client_secret"] != nil) {
             return .json(400, #"{"error":"invalid_client","error_description":"invalid client credentials"}"#)
         }
-        if grant == "refresh_token", state.refreshTokensRevoked {
-            return .json(400, #"{"error":"invalid_grant","error_description":"expired access/refresh token"}"#)
+        var rotated: String?
+        if grant == "refresh_token" {
+            if state.refreshTokensRevoked { return Self.invalidGrant }
+            if options.refreshTokenRotation {
+                switch state.refreshTokens[form["refresh_token"] ?? ""] {
+                case true?:
+                    state.refreshTokens[form["refresh_token"] ?? ""] = false
+                    rotated = state.issueRefreshToken(organizationID: options.organizationID)
+                case false?:
+                    // A retired refresh token presented again: the whole family is revoked.
+                    state.refreshTokensRevoked = true
+                    state.familyRevocations += 1
+                    state.sessions.removeAll()
+                    return Self.invalidGrant
+                case nil:
+                    return Self.invalidGrant
+                }
+            }
         }
         state.tokensIssued += 1
         let token = "\(options.organizationID)!SIMTOKEN\(state.tokensIssued)"
         state.sessions[token] = .some(options.sessionLifetime.map { now + $0 })
         let issuedAt = Int64(date.timeIntervalSince1970 * 1000)
-        return .json(200, #"{"access_token":"\#(token)","instance_url":"\#(options.instanceURL.absoluteString)","id":"\#(options.instanceURL.absoluteString)/id/\#(options.organizationID)/005SIM000000001","token_type":"Bearer","issued_at":"\#(issuedAt)","signature":"c2ln","scope":"api refresh_token"}"#)
+        let refresh = rotated.map { #","refresh_token":"\#($0)""# } ?? ""
+        return .json(200, #"{"access_token":"\#(token)"\#(refresh),"instance_url":"\#(options.instanceURL.absoluteString)","id":"\#(options.instanceURL.absoluteString)/id/\#(options.organizationID)/005SIM000000001","token_type":"Bearer","issued_at":"\#(issuedAt)","signature":"c2ln","scope":"api refresh_token"}"#)
     }
+
+    static let invalidGrant = HTTPResponse.json(400, #"{"error":"invalid_grant","error_description":"expired access/refresh token"}"#)
 
     // MARK: Helpers
 

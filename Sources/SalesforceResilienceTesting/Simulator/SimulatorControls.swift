@@ -23,6 +23,19 @@ extension SalesforceSimulator {
         state.withLock { $0.refreshTokensRevoked = true }
     }
 
+    /// A refresh token, as if a person had just authorised the app: with
+    /// ``SimulatorOptions/refreshTokenRotation`` the only kind the token endpoint accepts.
+    public func issueRefreshToken() -> String {
+        state.withLock { $0.issueRefreshToken(organizationID: options.organizationID) }
+    }
+
+    /// Times the refresh-token family was revoked because a retired refresh token was presented
+    /// again (Refresh Token Rotation). Once revoked, every refresh is `invalid_grant`.
+    public var refreshTokenRevocations: Int { state.withLock { $0.familyRevocations } }
+
+    /// Requests received by the token endpoint, successful or not.
+    public var tokenRequests: Int { calls["POST token"] ?? 0 }
+
     /// The next `count` record writes fail with `UNABLE_TO_LOCK_ROW` (per record in collections).
     public func injectRowLockContention(count: Int) {
         state.withLock { $0.rowLocksToInject += max(0, count) }

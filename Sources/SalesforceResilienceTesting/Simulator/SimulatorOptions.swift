@@ -21,6 +21,11 @@ public struct SimulatorOptions: Sendable {
     public var clientSecret: String?
     /// How long a Bulk API job takes from `UploadComplete` to `JobComplete`. Default 30 s.
     public var bulkProcessingTime: Duration
+    /// Refresh Token Rotation: each refresh answers with a new refresh token and retires the one
+    /// presented; presenting a retired one again revokes every token of the family. Only
+    /// refresh tokens from ``SalesforceSimulator/issueRefreshToken()`` (or a refresh) are
+    /// accepted. Default `false`: any refresh token is accepted and stays valid.
+    public var refreshTokenRotation: Bool
     /// Decides per Bulk ingest row whether it fails: return `"CODE:message"` to reject the row.
     /// Default `nil`: rows fail only for missing ids.
     public var bulkRowValidator: (@Sendable ([String: String]) -> String?)?
@@ -30,8 +35,9 @@ public struct SimulatorOptions: Sendable {
         instanceURL: URL = URL(string: "https://sim.my.salesforce.com")!, dailyAPILimit: Int = 100_000,
         sessionLifetime: Duration? = nil, queryPageSize: Int = 2_000, clientID: String? = nil, clientSecret: String? = nil,
         bulkProcessingTime: Duration = .seconds(30), bulkRowValidator: (@Sendable ([String: String]) -> String?)? = nil,
-        organizationID: String = "00DSIM000000001"
+        organizationID: String = "00DSIM000000001", refreshTokenRotation: Bool = false
     ) {
+        self.refreshTokenRotation = refreshTokenRotation
         self.organizationID = organizationID
         self.bulkProcessingTime = bulkProcessingTime
         self.bulkRowValidator = bulkRowValidator

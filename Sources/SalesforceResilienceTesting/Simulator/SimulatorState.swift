@@ -21,6 +21,10 @@ struct SimulatorState: Sendable {
     var scheduledExpiries: [ResilienceInstant] = []
     var tokensIssued = 0
     var refreshTokensRevoked = false
+    /// Refresh tokens issued, and whether each is current (`true`) or retired by a rotation.
+    var refreshTokens: [String: Bool] = [:]
+    var refreshTokenCounter = 0
+    var familyRevocations = 0
     var apiUsed = 0
     var rowLocksToInject = 0
     var cursors: [String: [[String: JSONValue]]] = [:]
@@ -32,6 +36,14 @@ struct SimulatorState: Sendable {
     var incidents: [JSONValue] = []
     var calls: [String: Int] = [:]
     var statuses: [Int: Int] = [:]
+
+    /// A new current refresh token of the org's one family.
+    mutating func issueRefreshToken(organizationID: String) -> String {
+        refreshTokenCounter += 1
+        let token = "5Aep861SIM\(organizationID)REFRESH\(refreshTokenCounter)"
+        refreshTokens[token] = true
+        return token
+    }
 
     mutating func newID(for type: String) -> String {
         idCounter += 1

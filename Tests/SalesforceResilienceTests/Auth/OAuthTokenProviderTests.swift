@@ -77,10 +77,39 @@ import Testing
     func oauthErrorsAreNotRetried(code: String) async throws {
         let transport = MockTransport { _ in .json(400, #"{"error":"\#(code)","error_description":"nope"}"#) }
         let provider = OAuthTokenProvider(loginURL: login, grant: .clientCredentials(clientID: "c", clientSecret: "s"), transport: transport, clock: VirtualClock(mode: .autoAdvance))
-        let error = await #expect(throws: SalesforceError.self) { try await provider.fetchToken() }
-        #expect(error?.category == .authenticationFailed)
-        #expect(error?.errorCode == code)
+        let error = await #expect(throws: AuthenticationError.self) { try await provider.fetchToken() }
+        #expect(error == .refused(TokenRefusal(code: code, detail: "nope", grant: "client_credentials")))
+        #expect(OutcomeClassifier().classify(error!) == .authenticationFailed)
+        #expect(error?.description.contains("\(code) (nope)") == true)
         #expect(transport.requestCount == 1)
+    }
+
+    @Test func aRotatedRefreshTokenIsReturnedAndAnUnrotatedOneKept() async throws {
+        let transport = MockTransport { request in
+            let body = String(decoding: request.body ?? Data(), as: UTF8.self)
+            return body.contains("refresh_token=OLD")
+                ? .json(200, #"{"access_token":"A1","refresh_token":"NEW","instance_url":"https://acme.my.salesforce.com"}"#)
+                : .json(200, #"{"access_token":"A2","instance_url":"https://acme.my.salesforce.com"}"#)
+        }
+        let provider = OAuthTokenProvider(loginURL: login, grant: .refreshToken(refreshToken: "OLD", clientID: "c", clientSecret: nil), transport: transport, clock: VirtualClock())
+        let rotated = try await provider.fetchToken()
+        #expect(rotated.value == "A1" && rotated.refreshToken == "NEW")
+        // Presenting the newest one (as the token store does); no rotation in the answer keeps it.
+        let kept = try await provider.fetchToken(refreshToken: "NEW")
+        #expect(kept.value == "A2" && kept.refreshToken == "NEW")
+        #expect(String(decoding: transport.requests[1].body ?? Data(), as: UTF8.self).contains("refresh_token=NEW"))
+        #expect(!String(describing: rotated).contains("NEW") && !String(reflecting: rotated).contains("NEW"))
+        var dumped = ""
+        dump(rotated, to: &dumped)
+        #expect(!dumped.contains("NEW") && !dumped.contains("A1"))
+    }
+
+    @Test func theCredentialOwnerNamesTheGrantTheAppAndTheLoginHost() {
+        let refresh = OAuthTokenProvider(loginURL: login, grant: .refreshToken(refreshToken: "SECRET", clientID: "app", clientSecret: "SHH"), transport: MockTransport())
+        #expect(refresh.credentialOwner == "refresh_token app@login.salesforce.com")
+        let credentials = OAuthTokenProvider(loginURL: login, grant: .clientCredentials(clientID: "app", clientSecret: "SHH"), transport: MockTransport())
+        #expect(credentials.credentialOwner == "client_credentials app@login.salesforce.com")
+        #expect(!refresh.credentialOwner.contains("SECRET") && !refresh.credentialOwner.contains("SHH"))
     }
 
     @Test func malformedTokenResponsesAreTyped() async throws {

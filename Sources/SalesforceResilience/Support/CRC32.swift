@@ -1,4 +1,4 @@
-/// CRC-32 (IEEE 802.3, the polynomial of zlib and PNG), for the outbox journal's per-line checksums.
+/// CRC-32 (IEEE 802.3, the polynomial of zlib and PNG), for the per-record checksums of the files we own.
 enum CRC32 {
     private static let table: [UInt32] = (0..<256).map { index in
         var value = UInt32(index)
