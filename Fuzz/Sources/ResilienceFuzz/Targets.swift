@@ -37,7 +37,9 @@ struct FuzzTarget: Sendable {
         FuzzTarget(name: "token-response") { data in
             if let token = try? OAuthTokenResponse.parse(data) {
                 check(!token.value.isEmpty, "an empty access token accepted")
-                check(!String(describing: token).contains(token.value) || token.value.count < 4, "a token shows in its description")
+                // The instance URL is shown (redacted); a token that is part of it is not leaked by it.
+                let shown = String(describing: token).replacingOccurrences(of: token.instanceURL.map(Redaction.redactURL) ?? "\u{0}", with: "")
+                check(!shown.contains(token.value) || token.value.count < 4, "a token shows in its description")
             }
         },
         FuzzTarget(name: "json-value") { data in

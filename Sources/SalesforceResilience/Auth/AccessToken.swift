@@ -34,7 +34,7 @@ public struct AccessToken: Sendable, Hashable, CustomStringConvertible, CustomDe
 
     /// The token with its value redacted.
     public var description: String {
-        "AccessToken(\(Redaction.placeholder), instance: \(instanceURL?.absoluteString ?? "none"))"
+        "AccessToken(\(Redaction.placeholder), instance: \(instanceURL.map(Redaction.redactURL) ?? "none"))"
     }
 
     /// Same as ``description``.

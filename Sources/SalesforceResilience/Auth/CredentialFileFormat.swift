@@ -5,11 +5,13 @@ extension FileCredentialStore {
     private struct Record: Codable {
         var owner: String
         var revision: UInt64
-        var storedAt: Double
+        /// Milliseconds since 1970.
+        var storedAt: Int64
         var accessToken: String
         var instanceURL: String?
         var identityURL: String?
-        var issuedAt: Double?
+        /// Milliseconds since 1970.
+        var issuedAt: Int64?
         var scope: String?
         var refreshToken: String?
     }
@@ -19,13 +21,18 @@ extension FileCredentialStore {
         let version: Int
     }
 
+    /// Whole milliseconds: what the file keeps of a time, so a credential reads back equal.
+    static func milliseconds(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1000).rounded()) }
+
+    static func date(milliseconds: Int64) -> Date { Date(timeIntervalSince1970: Double(milliseconds) / 1000) }
+
     /// The record line of `credential`, checksummed.
     static func encode(_ credential: StoredCredential) throws -> Data {
         let token = credential.token
         let record = Record(
-            owner: credential.owner, revision: credential.revision, storedAt: credential.storedAt.timeIntervalSince1970,
+            owner: credential.owner, revision: credential.revision, storedAt: milliseconds(credential.storedAt),
             accessToken: token.value, instanceURL: token.instanceURL?.absoluteString, identityURL: token.identityURL,
-            issuedAt: token.issuedAt?.timeIntervalSince1970, scope: token.scope, refreshToken: token.refreshToken)
+            issuedAt: token.issuedAt.map(milliseconds), scope: token.scope, refreshToken: token.refreshToken)
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         return ChecksummedLine.encode(try encoder.encode(record))
@@ -52,8 +59,8 @@ extension FileCredentialStore {
         }
         let token = AccessToken(
             value: record.accessToken, instanceURL: record.instanceURL.flatMap(URL.init(string:)),
-            issuedAt: record.issuedAt.map(Date.init(timeIntervalSince1970:)), scope: record.scope, identityURL: record.identityURL,
+            issuedAt: record.issuedAt.map { date(milliseconds: $0) }, scope: record.scope, identityURL: record.identityURL,
             refreshToken: record.refreshToken)
-        return StoredCredential(token: token, owner: record.owner, revision: record.revision, storedAt: Date(timeIntervalSince1970: record.storedAt))
+        return StoredCredential(token: token, owner: record.owner, revision: record.revision, storedAt: date(milliseconds: record.storedAt))
     }
 }

@@ -72,7 +72,8 @@ public struct FileCredentialStore: CredentialStore {
         defer { FileLock.release(lock) }
         let current = try await load()
         guard current?.revision == expected else { return .superseded(current) }
-        let next = StoredCredential(token: token, owner: owner, revision: (expected ?? 0) &+ 1, storedAt: clock.wallClockNow)
+        let next = StoredCredential(token: token, owner: owner, revision: (expected ?? 0) &+ 1,
+                                    storedAt: Self.date(milliseconds: Self.milliseconds(clock.wallClockNow)))
         try write(Self.header + Self.encode(next))
         return .stored(next)
     }

@@ -33,7 +33,16 @@ public enum CSV {
         let needsQuotes = scalars.contains { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }
             || scalars.first == " " || scalars.last == " "
         guard needsQuotes else { return value }
-        return "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        // Doubled scalar by scalar too: a quote that begins a `Character` with a combining mark
+        // is still a quote to the reader.
+        var quoted = String.UnicodeScalarView()
+        quoted.append("\"")
+        for scalar in scalars {
+            if scalar == "\"" { quoted.append("\"") }
+            quoted.append(scalar)
+        }
+        quoted.append("\"")
+        return String(quoted)
     }
 
     /// The rows of `text`. Accepts LF and CRLF line endings; a final line ending is optional.

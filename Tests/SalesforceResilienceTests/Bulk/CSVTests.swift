@@ -6,6 +6,8 @@ import Testing
     static let hostile = [
         "plain", "with,comma", "with \"quotes\"", "line\nbreak", "crlf\r\nbreak", " leading", "trailing ", "",
         "emoji 💸✓ and ünïcödé", "\"", ",", "a\"\"b", "#N/A", "=SUM(A1)",
+        // A quote or comma that starts a Character with a combining mark (found by fuzzing).
+        "s\"\"\"aa\"\u{07A8}\"a", "\"\u{0301}", "a,\u{200D}b",
     ]
 
     @Test(arguments: hostile)
@@ -21,6 +23,7 @@ import Testing
         #expect(CSV.field("two\nlines") == "\"two\nlines\"")
         #expect(CSV.field(" pad") == "\" pad\"")
         #expect(CSV.encode([["a", "b"], ["1", "2"]]) == "a,b\n1,2\n")
+        #expect(CSV.field("x\"\u{0301}") == "\"x\"\"\u{0301}\"")
     }
 
     @Test func crlfAndAMissingFinalNewlineAreAccepted() throws {
