@@ -45,58 +45,17 @@ import Darwin
         }
     }
 
-    /// The environment for a child process: `extra`, plus the sanitizer options this process runs
-    /// with (a child built with ASan must not report libcurl's leaks as its own failure).
-    static func childEnvironment(_ extra: [String: String]) -> [String: String] {
-        let inherited = ProcessInfo.processInfo.environment.filter { ["ASAN_OPTIONS", "TSAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"].contains($0.key) }
-        return inherited.merging(extra.merging(["PATH": "/usr/bin:/bin"]) { $1 }) { $1 }
-    }
-
     /// The built PaymentPoster executable, beside the test bundle.
-    static var posterBinary: URL {
-        #if os(macOS)
-        if let bundle = Bundle.allBundles.first(where: { $0.bundlePath.hasSuffix(".xctest") }) {
-            return bundle.bundleURL.deletingLastPathComponent().appendingPathComponent("PaymentPoster")
-        }
-        #endif
-        return Bundle.main.bundleURL.appendingPathComponent("PaymentPoster")
-    }
+    static let posterBinary = ChildProcess.builtExecutable(named: "PaymentPoster")
 
-    /// Starts the poster and returns the process and a task that finishes with its exit status.
-    /// Cancelling the task (the test's time limit) kills the process.
-    func launch(_ arguments: [String]) throws -> (Process, Task<Int32, Never>) {
-        let process = Process()
-        process.executableURL = Self.posterBinary
-        process.arguments = arguments
-        process.environment = Self.childEnvironment(["SF_CLIENT_ID": "poster", "SF_CLIENT_SECRET": "secret"])
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        let (exits, exited) = AsyncStream<Int32>.makeStream()
-        process.terminationHandler = { finished in
-            exited.yield(finished.terminationStatus)
-            exited.finish()
-        }
-        try process.run()
-        let pid = process.processIdentifier
-        let status = Task {
-            await withTaskCancellationHandler { await exits.first { _ in true } ?? -1 } onCancel: { kill(pid, SIGKILL) }
-        }
-        return (process, status)
+    func launch(_ arguments: [String]) throws -> ChildProcess {
+        try ChildProcess(Self.posterBinary, arguments: arguments, environment: ["SF_CLIENT_ID": "poster", "SF_CLIENT_SECRET": "secret"])
     }
 
     @Test(.timeLimit(.minutes(1))) func plainHTTPWithoutTheLoopbackFlagIsAUsageErrorThatNamesTheFlag() async throws {
-        let process = Process()
-        process.executableURL = Self.posterBinary
-        process.arguments = ["--instance-url", "http://127.0.0.1:9", "--count", "1"]
-        process.environment = Self.childEnvironment(["SF_CLIENT_ID": "poster", "SF_CLIENT_SECRET": "secret"])
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 2)
-        #expect(message.contains("--allow-http-loopback"))
+        let process = try launch(["--instance-url", "http://127.0.0.1:9", "--count", "1"])
+        #expect(await process.exitStatus() == 2)
+        #expect(process.errorLines.joined(separator: "\n").contains("--allow-http-loopback"))
     }
 
     // A hang fails the test after the limit instead of stalling CI.
@@ -120,19 +79,19 @@ import Darwin
         let arguments = ["--instance-url", server.baseURL.absoluteString, "--allow-http-loopback", "--journal", journal,
                          "--count", "\(count)", "--rate", "300", "--quiet"]
 
-        let (first, firstExit) = try launch(arguments)
-        Task { _ = await firstExit.value; reached.finish() }  // a poster dying early must not hang the test
+        let first = try launch(arguments)
+        Task { _ = await first.exitStatus(); reached.finish() }  // a poster dying early must not hang the test
         // 300 payments journaled in the first second; the first collection of 200 is saved and
         // its answer held; the poster dies with 100 queued and 200 unacknowledged.
         for await _ in landed {}
         try #require(first.isRunning, "the poster exited before the first collection landed")
-        kill(first.processIdentifier, SIGKILL)
-        #expect(await firstExit.value == SIGKILL)
+        first.send(SIGKILL)
+        #expect(await first.exitStatus() == SIGKILL)
         kills.finish()
         #expect(org.records(of: "Payment__c").count == 200)
 
-        let (_, secondExit) = try launch(arguments)
-        #expect(await withTaskCancellationHandler { await secondExit.value } onCancel: { secondExit.cancel() } == 0)
+        let second = try launch(arguments)
+        #expect(await second.exitStatus() == 0)
         let stored = org.countsByValue(of: "Payment__c", field: "Reference__c")
         let references = (1...count).map { String(format: "PAY-%06d", $0) }
         #expect(references.filter { stored[$0] == nil }.isEmpty, "lost")

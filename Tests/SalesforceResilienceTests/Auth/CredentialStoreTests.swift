@@ -146,6 +146,6 @@ import Testing
         let tokens = TokenStore(provider: provider, clock: VirtualClock(), credentials: store)
         let error = await #expect(throws: CredentialStoreError.self) { try await tokens.token() }
         #expect(error?.description.contains("another-app") == true)
-        #expect(try await store.load()?.token == token(1))
+        #expect(await store.load()?.token == token(1))
     }
 }
