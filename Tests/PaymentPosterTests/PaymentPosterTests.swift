@@ -101,7 +101,8 @@ import Testing
 
     @Test func theResumeCommandParsesBackToTheSameRun() throws {
         let options = try PosterOptions.parse(["--instance-url", "http://127.0.0.1:8080", "--allow-http-loopback", "--count", "300",
-                                               "--rate", "7", "--sobject", "Pay__c", "--max-wait", "15m", "--quiet"])
+                                               "--rate", "7", "--sobject", "Pay__c", "--max-wait", "15m", "--quiet",
+                                               "--token-store", "/var/lib/poster/token store"])
         let command = options.resumeCommand(journal: "/var/lib/poster/my journal")
         #expect(command.contains("--journal '/var/lib/poster/my journal'"))
         // Split the way a shell would for these quoting rules (single quotes, no escapes inside).
@@ -146,6 +147,24 @@ import Testing
         var options = PosterOptions()
         options.instanceURL = URL(string: "https://acme.my.salesforce.com")
         await #expect(throws: PosterOptions.UsageError.self) { try await PaymentPoster.run(options, environment: [:], output: { _ in }) }
+        let noClient = await #expect(throws: PosterOptions.UsageError.self) {
+            try await PaymentPoster.run(options, environment: ["SF_REFRESH_TOKEN": "R"], output: { _ in })
+        }
+        #expect(noClient?.description.contains("SF_CLIENT_ID") == true)
+    }
+
+    @Test func theEnvironmentChoosesTheFlowAndTheTokenStoreNeedsARealOrg() throws {
+        let instance = URL(string: "https://acme.my.salesforce.com")!
+        func provider(_ environment: [String: String]) throws -> any TokenProvider {
+            try PaymentPoster.credentials(environment, instanceURL: instance, options: PosterOptions(), transport: MockTransport(),
+                                          clock: VirtualClock(), events: .none)
+        }
+        #expect(try provider(["SF_ACCESS_TOKEN": "T", "SF_REFRESH_TOKEN": "R", "SF_CLIENT_ID": "app"]) is StaticTokenProvider)
+        let refresh = try provider(["SF_REFRESH_TOKEN": "R", "SF_CLIENT_ID": "app", "SF_LOGIN_URL": "https://login.salesforce.com"])
+        #expect(refresh.credentialOwner == "refresh_token app@login.salesforce.com")
+        #expect(try provider(["SF_CLIENT_ID": "app", "SF_CLIENT_SECRET": "S"]).credentialOwner == "client_credentials app@acme.my.salesforce.com")
+        #expect(throws: PosterOptions.UsageError.self) { try provider(["SF_REFRESH_TOKEN": "R", "SF_CLIENT_ID": "app", "SF_LOGIN_URL": "nope"]) }
+        #expect(throws: PosterOptions.UsageError.self) { try PosterOptions.parse(["--token-store", "/tmp/t"]) }
     }
 }
 

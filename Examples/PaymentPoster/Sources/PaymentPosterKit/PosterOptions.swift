@@ -26,6 +26,10 @@ public struct PosterOptions: Sendable, Equatable {
     /// operator's pause) before it stops, leaving every payment in the journal; `nil` waits as
     /// long as it takes.
     public var maxWait: Duration?
+    /// A credential store file shared by every PaymentPoster (and anything else using the same
+    /// connected app) on this machine: one token refresh per expiry for all of them, safe under
+    /// Refresh Token Rotation. Real-org mode only.
+    public var tokenStore: String?
 
     /// The defaults.
     public init() {}
@@ -34,10 +38,15 @@ public struct PosterOptions: Sendable, Equatable {
     public static let usage = """
     usage: PaymentPoster [--count N] [--rate N] [--sobject NAME] [--external-id-field NAME]
                          [--journal PATH] [--seed N] [--quiet] [--max-wait DURATION]
-                         [--instance-url URL [--allow-http-loopback]]
+                         [--instance-url URL [--allow-http-loopback] [--token-store PATH]]
     Without --instance-url, posts to the embedded Salesforce simulator through a 503 storm, lost
     responses and a session expiry, in accelerated time. With it, posts to that org through the
-    outbox; credentials come from SF_ACCESS_TOKEN, or SF_CLIENT_ID and SF_CLIENT_SECRET.
+    outbox; credentials come from SF_ACCESS_TOKEN; or SF_REFRESH_TOKEN with SF_CLIENT_ID (and
+    SF_CLIENT_SECRET if the app requires it; SF_LOGIN_URL, default the instance URL); or
+    SF_CLIENT_ID and SF_CLIENT_SECRET (client credentials).
+    --token-store shares the token with every process using the same file: one refresh per
+    expiry for all of them; under Refresh Token Rotation the newest refresh token lives there
+    (it wins over SF_REFRESH_TOKEN). Keep the file private: it holds the refresh token.
     --max-wait (90s, 15m, 2h) stops a run that has delivered nothing for that long; the payments
     stay in the journal and the exact command to resume is printed.
     Exit status: 0 every payment landed once; 1 payments undelivered, lost or duplicated, or an
@@ -76,6 +85,7 @@ public struct PosterOptions: Sendable, Equatable {
             case "--external-id-field": options.externalIdField = try name(flag)
             case "--journal": options.journal = try value(flag)
             case "--allow-http-loopback": options.allowHTTPLoopback = true
+            case "--token-store": options.tokenStore = try value(flag)
             case "--quiet": options.progress = false
             case "--seed":
                 let text = try value(flag)
@@ -94,6 +104,9 @@ public struct PosterOptions: Sendable, Equatable {
             }
         }
         try options.validateInstanceURL()
+        if options.tokenStore != nil, options.instanceURL == nil {
+            throw UsageError(description: "--token-store needs --instance-url: the embedded simulator's tokens are its own")
+        }
         return options
     }
 
@@ -115,6 +128,7 @@ public struct PosterOptions: Sendable, Equatable {
         var words = ["PaymentPoster"]
         if let instanceURL { words += ["--instance-url", instanceURL.absoluteString] }
         if allowHTTPLoopback { words.append("--allow-http-loopback") }
+        if let tokenStore { words += ["--token-store", tokenStore] }
         words += ["--journal", journal, "--count", String(count), "--rate", String(rate)]
         if sobject != "Payment__c" { words += ["--sobject", sobject] }
         if externalIdField != "Reference__c" { words += ["--external-id-field", externalIdField] }

@@ -37,22 +37,40 @@ struct OrgIdentity: Equatable {
 }
 
 extension PaymentPoster {
+    /// The token provider the environment asks for: a fixed access token, the refresh-token
+    /// flow, or client credentials, in that order.
+    static func credentials(_ environment: [String: String], instanceURL: URL, options: PosterOptions, transport: any HTTPTransport,
+                            clock: any ResilienceClock, events: ResilienceEventSink) throws -> any TokenProvider {
+        func value(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
+        if let token = value("SF_ACCESS_TOKEN") { return StaticTokenProvider(accessToken: token) }
+        let grant: OAuthTokenProvider.Grant
+        if let refreshToken = value("SF_REFRESH_TOKEN") {
+            guard let id = value("SF_CLIENT_ID") else { throw PosterOptions.UsageError(description: "SF_REFRESH_TOKEN needs SF_CLIENT_ID (the connected app's consumer key)") }
+            grant = .refreshToken(refreshToken: refreshToken, clientID: id, clientSecret: value("SF_CLIENT_SECRET"))
+        } else if let id = value("SF_CLIENT_ID"), let secret = value("SF_CLIENT_SECRET") {
+            grant = .clientCredentials(clientID: id, clientSecret: secret)
+        } else {
+            throw PosterOptions.UsageError(
+                description: "--instance-url needs SF_ACCESS_TOKEN; or SF_REFRESH_TOKEN and SF_CLIENT_ID; or SF_CLIENT_ID and SF_CLIENT_SECRET")
+        }
+        var loginURL = instanceURL
+        if let text = value("SF_LOGIN_URL") {
+            guard let url = URL(string: text), url.host != nil else { throw PosterOptions.UsageError(description: "SF_LOGIN_URL \(text) is not a URL") }
+            loginURL = url
+        }
+        return OAuthTokenProvider(loginURL: loginURL, grant: grant, transport: transport, clock: clock,
+                                  allowHTTPLoopback: options.allowHTTPLoopback, events: events)
+    }
+
     static func makeWiring(_ options: PosterOptions, environment: [String: String], existing: (SalesforceSimulator, VirtualClock)?,
                            counters: PosterCounters, runtime: PosterRuntime) throws -> PosterWiring {
         if let instanceURL = options.instanceURL {
             try options.validateInstanceURL()
             let transport = CountingTransport(inner: runtime.transport, counters: counters)
-            let provider: any TokenProvider
-            if let token = environment["SF_ACCESS_TOKEN"], !token.isEmpty {
-                provider = StaticTokenProvider(accessToken: token)
-            } else if let id = environment["SF_CLIENT_ID"], let secret = environment["SF_CLIENT_SECRET"] {
-                provider = OAuthTokenProvider(loginURL: instanceURL, grant: .clientCredentials(clientID: id, clientSecret: secret),
-                                              transport: transport, clock: runtime.clock, allowHTTPLoopback: options.allowHTTPLoopback,
-                                              events: counters.sink)
-            } else {
-                throw PosterOptions.UsageError(description: "--instance-url needs SF_ACCESS_TOKEN, or SF_CLIENT_ID and SF_CLIENT_SECRET")
-            }
-            let configuration = SalesforceConfiguration(instanceURL: instanceURL, allowHTTPLoopback: options.allowHTTPLoopback)
+            let provider = try credentials(environment, instanceURL: instanceURL, options: options, transport: transport,
+                                           clock: runtime.clock, events: counters.sink)
+            var configuration = SalesforceConfiguration(instanceURL: instanceURL, allowHTTPLoopback: options.allowHTTPLoopback)
+            configuration.credentialStore = options.tokenStore.map { FileCredentialStore(path: $0, clock: runtime.clock) }
             let client = try SalesforceClient(configuration: configuration, transport: transport, tokenProvider: provider,
                                               events: counters.sink, clock: runtime.clock)
             return PosterWiring(client: client, org: nil, description: instanceURL.absoluteString)
