@@ -3,14 +3,17 @@
 
 import Foundation
 import SalesforceResilience
-import SalesforceResilienceTesting
-import Testing
 
 /// Docs/Authentication.md, block 1
 enum Snippet_Docs_Authentication_0 {
-    protocol JWTSigner: Sendable {
-        func signRS256(_ message: Data) throws -> Data
-    }
     static func run() async throws {
+
+        var configuration = SalesforceConfiguration(instanceURL: URL(string: "https://acme.my.salesforce.com")!)
+        // Every worker, web process and cron job on this machine points at the same file.
+        configuration.credentialStore = FileCredentialStore(path: "/var/lib/payments/salesforce.credential")
+        let provider = OAuthTokenProvider(
+            loginURL: URL(string: "https://login.salesforce.com")!,
+            grant: .refreshToken(refreshToken: "5Aep861…", clientID: clientID, clientSecret: nil))
+        let client = try SalesforceClient(configuration: configuration, tokenProvider: provider)
     }
 }

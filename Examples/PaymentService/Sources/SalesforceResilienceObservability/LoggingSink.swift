@@ -49,6 +49,8 @@ enum LogLine {
             return (.info, "salesforce token refresh", [:])
         case .tokenRefreshFailed(let reason):
             return (.info, "salesforce token refresh failed", ["reason": "\(reason.rawValue)"])
+        case .tokenAdopted(let revision):
+            return (.debug, "salesforce token taken from the shared credential store", ["revision": "\(revision)"])
         case .fallbackServed(_, let age, let reason):
             // The key is the query text, which may hold record values: left out.
             return (.info, "salesforce cached result served", ["age_s": "\(Int64(age.components.seconds))", "reason": "\(reason.rawValue)"])

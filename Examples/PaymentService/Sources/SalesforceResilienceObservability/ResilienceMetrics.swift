@@ -16,6 +16,7 @@ import SalesforceResilience
 /// | `salesforce_breaker_opens_total` | counter | `host` | each opening |
 /// | `salesforce_token_refreshes_total` | counter | — | each refresh after a 401 |
 /// | `salesforce_token_refresh_failures_total` | counter | `reason` | a failed token request |
+/// | `salesforce_tokens_adopted_total` | counter | — | a token another process stored, used without a token request |
 /// | `salesforce_api_requests_used` / `salesforce_api_requests_limit` | gauge | — | `Sforce-Limit-Info` (``observe(_:)``) |
 /// | `salesforce_api_usage_ratio` | gauge | — | used ÷ limit |
 /// | `salesforce_operating_mode` | gauge | `mode` | 1 for the current mode, 0 for the others |
@@ -62,6 +63,8 @@ public final class ResilienceMetrics: Sendable {
             counter("token_refreshes_total", [:]).increment()
         case .tokenRefreshFailed(let reason):
             counter("token_refresh_failures_total", ["reason": reason.rawValue]).increment()
+        case .tokenAdopted:
+            counter("tokens_adopted_total", [:]).increment()
         case .modeChanged(_, let to):
             recordMode(to)
         case .deadLettered(let key, _):

@@ -47,5 +47,8 @@ import Testing
         metrics.record(.modeChanged(from: .normal, to: .criticalOnly))
         #expect(try factory.expectGauge("salesforce_operating_mode", [("mode", "criticalOnly")]).lastValue == 1)
         #expect(try factory.expectGauge("salesforce_operating_mode", [("mode", "normal")]).lastValue == 0)
+        metrics.record(.tokenAdopted(revision: 7))
+        metrics.record(.tokenAdopted(revision: 8))
+        #expect(try factory.expectCounter("salesforce_tokens_adopted_total").totalValue == 2)
     }
 }

@@ -5,8 +5,8 @@ import Foundation
 import SalesforceResilience
 import _CryptoExtras
 
-/// Docs/Authentication.md, block 2
-enum Snippet_Docs_Authentication_1 {
+/// Docs/Authentication.md, block 3
+enum Snippet_Docs_Authentication_2 {
     struct CryptoSigner: JWTSigner {
         let key: _RSA.Signing.PrivateKey          // try _RSA.Signing.PrivateKey(pemRepresentation: pem)
         func signRS256(_ message: Data) throws -> Data {
