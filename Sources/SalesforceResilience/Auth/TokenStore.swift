@@ -134,13 +134,10 @@ struct SharedRefresh: Sendable {
                 throw AuthenticationError.refused(refusal)
             }
             // Stored before any waiter is released: a rotated refresh token is never lost to
-            // a process that was not told.
-            switch try await credentials.replace(expected: stored?.revision, with: token, owner: provider.credentialOwner) {
-            case .stored, .superseded:
-                // Superseded only if a writer ignored the lock; the token just fetched is valid
-                // either way, and the store keeps the other writer's.
-                return token
-            }
+            // a process that was not told. (Superseded only if a writer ignored the lock: the
+            // token just fetched is valid either way, and the store keeps the other writer's.)
+            _ = try await credentials.replace(expected: stored?.revision, with: token, owner: provider.credentialOwner)
+            return token
         }
     }
 
