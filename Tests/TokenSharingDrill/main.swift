@@ -18,7 +18,7 @@ else {
     exit(2)
 }
 let provider = OAuthTokenProvider(loginURL: instance, grant: .refreshToken(refreshToken: refreshToken, clientID: clientID, clientSecret: nil),
-                                  allowHTTPLoopback: true)
+                                  transport: URLSessionTransport(options: URLSessionTransport.Options(connections: .reuse)), allowHTTPLoopback: true)
 var configuration = SalesforceConfiguration(instanceURL: instance, allowHTTPLoopback: true)
 if let path = options["--store"] {
     configuration.credentialStore = FileCredentialStore(path: path)
@@ -26,7 +26,11 @@ if let path = options["--store"] {
     let token = AccessToken(value: expired, instanceURL: instance, refreshToken: refreshToken)
     configuration.credentialStore = InMemoryCredentialStore(token: token, owner: provider.credentialOwner)
 }
-let client = try SalesforceClient(configuration: configuration, tokenProvider: provider)
+// One session for all the calls: a fresh connection per attempt (the default) would run a
+// hundred URLSessions at once in each of eight processes, a load that starves every other test
+// on a 2-core machine. No answer is lost in these tests, so reuse is safe here.
+let transport = URLSessionTransport(options: URLSessionTransport.Options(connections: .reuse))
+let client = try SalesforceClient(configuration: configuration, transport: transport, tokenProvider: provider)
 let errors = await withTaskGroup(of: String?.self) { group in
     for _ in 0..<calls {
         group.addTask {
