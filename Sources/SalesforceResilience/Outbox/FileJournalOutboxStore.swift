@@ -52,21 +52,24 @@ public actor FileJournalOutboxStore: OutboxStore {
     public nonisolated let compactAfterBytes: Int
     private let encoder = JSONEncoder()
     private let io: JournalIO
+    private let clock: any ResilienceClock
 
     /// Opens (or creates) the journal at `path`, takes its lock, and replays it.
     ///
     /// - Parameter compactAfterBytes: the journal is compacted only above this size. Default 1 MB.
     /// - Throws: ``JournalError`` for a file that is not a journal, a journal another store holds
     ///   open, a corrupt line, or a system error.
-    public init(path: String, compactAfterBytes: Int = 1_000_000) throws {
-        try self.init(path: path, compactAfterBytes: compactAfterBytes, io: .posix)
+    /// - Parameter clock: what claims' leases run on.
+    public init(path: String, compactAfterBytes: Int = 1_000_000, clock: any ResilienceClock = SystemClock()) throws {
+        try self.init(path: path, compactAfterBytes: compactAfterBytes, io: .posix, clock: clock)
     }
 
-    /// ``init(path:compactAfterBytes:)`` over another file I/O, so tests can make writes fail.
-    init(path: String, compactAfterBytes: Int = 1_000_000, io: JournalIO) throws {
+    /// ``init(path:compactAfterBytes:clock:)`` over another file I/O, so tests can make writes fail.
+    init(path: String, compactAfterBytes: Int = 1_000_000, io: JournalIO, clock: any ResilienceClock = SystemClock()) throws {
         self.path = path
         self.compactAfterBytes = compactAfterBytes
         self.io = io
+        self.clock = clock
         lockDescriptor = try JournalIO.lock(path + ".lock")
         descriptor = -1
         do {
@@ -129,6 +132,15 @@ public actor FileJournalOutboxStore: OutboxStore {
     public func pending(limit: Int) -> [OutboxEntry] {
         state.pending(limit: limit)
     }
+
+    /// See ``OutboxStore/claim(limit:lease:groupsTogether:)``. Claims are held in memory: they
+    /// coordinate drainers in this process (the journal admits one process at a time).
+    public func claim(limit: Int, lease: Duration, groupsTogether: Bool) -> [OutboxEntry] {
+        state.claim(limit: limit, now: clock.now, until: clock.now + lease, groupsTogether: groupsTogether)
+    }
+
+    /// See ``OutboxStore/release(_:)``.
+    public func release(_ keys: [String]) { state.release(keys) }
 
     /// See ``OutboxStore/acknowledge(_:)``.
     public func acknowledge(_ keys: [String]) throws {
@@ -226,6 +238,7 @@ public actor FileJournalOutboxStore: OutboxStore {
         guard descriptor >= 0 else { throw JournalError.system("cannot reopen \(path)") }
         var compacted = OutboxState()
         compacted.apply(.enqueue(live))
+        compacted.leases = state.leases
         state = compacted
         journalBytes = data.count
         enqueuedBytes = data.count

@@ -15,15 +15,24 @@ public struct OutboxOptions: Sendable {
     /// The priority of the outbox's calls. Default critical: queued writes are the work that
     /// must not be shed.
     public var priority: RequestContext.Priority
+    /// How long a claimed batch stays this drainer's before other drainers may take it (it
+    /// died). Longer than a batch can take: the client's `callTimeout` (120 s by default).
+    /// Default 5 minutes.
+    public var claimLease: Duration
+    /// Never hand entries of one ``OutboxEntry/group`` to two drainers at once. Default `false`.
+    public var groupsTogether: Bool
 
     /// Creates options.
     public init(batchSize: Int = 200, retryBackoff: Backoff = Backoff(initial: .seconds(1), multiplier: 2, maximum: .seconds(60)),
-                limitPause: Duration = .seconds(900), idleInterval: Duration = .seconds(1), priority: RequestContext.Priority = .critical) {
+                limitPause: Duration = .seconds(900), idleInterval: Duration = .seconds(1), priority: RequestContext.Priority = .critical,
+                claimLease: Duration = .seconds(300), groupsTogether: Bool = false) {
         self.batchSize = min(200, max(1, batchSize))
         self.retryBackoff = retryBackoff
         self.limitPause = limitPause
         self.idleInterval = idleInterval
         self.priority = priority
+        self.claimLease = claimLease
+        self.groupsTogether = groupsTogether
     }
 }
 
@@ -143,11 +152,23 @@ public actor Outbox {
             client.events.emit(.outboxPaused(reason: pause.0, duration: pause.1))
             return .paused(reason: pause.0, for: pause.1)
         }
-        let pending = try await store.pending(limit: options.batchSize)
-        guard let first = pending.first else { return .idle }
-        let batch = pending.filter { $0.sobject == first.sobject && $0.externalIdField == first.externalIdField }
+        let claimed = try await store.claim(limit: options.batchSize, lease: options.claimLease.atLeast(OptionLimits.longWait),
+                                            groupsTogether: options.groupsTogether)
+        guard let first = claimed.first else { return .idle }
+        // One collections call is one sObject and external id field; the rest go back.
+        let batch = claimed.filter { $0.sobject == first.sobject && $0.externalIdField == first.externalIdField }
+        if batch.count < claimed.count {
+            try await store.release(claimed.filter { $0.sobject != first.sobject || $0.externalIdField != first.externalIdField }.map(\.key))
+        }
         let records = batch.map { entry in entry.fields.merging([entry.externalIdField: .string(entry.externalId)]) { $1 } }
-        let results = try await client.upsertCollection(first.sobject, externalIdField: first.externalIdField, records: records, priority: options.priority)
+        let results: [RecordResult]
+        do {
+            results = try await client.upsertCollection(first.sobject, externalIdField: first.externalIdField, records: records, priority: options.priority)
+        } catch {
+            // Not sent, or cancelled: the batch is free for the next claim at once.
+            try? await store.release(batch.map(\.key))
+            throw error
+        }
         var acknowledged: [String] = []
         var retry: [String] = []
         var letters: [DeadLetter] = []

@@ -15,15 +15,21 @@ public struct OutboxEntry: Sendable, Hashable, Codable {
     public var enqueuedAt: Date
     /// Delivery attempts so far.
     public var attempts: Int
+    /// The record's parent (an account, a customer), if it has one that writes lock: claims
+    /// asked to keep groups together never hand entries of one group to two drainers at once,
+    /// which keeps `UNABLE_TO_LOCK_ROW` down.
+    public var group: String?
 
     /// Creates an entry.
-    public init(sobject: String, externalIdField: String, externalId: String, fields: [String: JSONValue], enqueuedAt: Date, attempts: Int = 0) {
+    public init(sobject: String, externalIdField: String, externalId: String, fields: [String: JSONValue], enqueuedAt: Date, attempts: Int = 0,
+                group: String? = nil) {
         self.sobject = sobject
         self.externalIdField = externalIdField
         self.externalId = externalId
         self.fields = fields
         self.enqueuedAt = enqueuedAt
         self.attempts = attempts
+        self.group = group
     }
 
     /// The key entries are identified by: type, field and value.
@@ -48,16 +54,26 @@ public struct DeadLetter: Sendable, Hashable, Codable {
 }
 
 /// Where outbox entries wait. The embedded default is ``FileJournalOutboxStore``; a store backed
-/// by SQS, Kafka or PostgreSQL (`FOR UPDATE SKIP LOCKED`) lets many workers share the work
-/// (see Docs/ScalingOut.md).
+/// by PostgreSQL (`FOR UPDATE SKIP LOCKED`, Examples/PaymentService), SQS or Kafka lets many
+/// workers share the work (see Docs/ScalingOut.md).
+///
+/// Drainers take work with ``claim(limit:lease:groupsTogether:)``: each claimed entry is held
+/// for its drainer until it is acknowledged, attempted, dead-lettered, released, or its lease
+/// runs out (the drainer died), and no other drainer gets it meanwhile.
 public protocol OutboxStore: Sendable {
     /// Adds entries durably; an entry with the key of a pending one replaces it.
     func enqueue(_ entries: [OutboxEntry]) async throws
-    /// Up to `limit` pending entries, oldest first.
+    /// Up to `limit` pending entries, oldest first, claimed or not (for inspection).
     func pending(limit: Int) async throws -> [OutboxEntry]
+    /// Claims up to `limit` pending entries that no other drainer holds, oldest first, for
+    /// `lease`. With `groupsTogether`, entries of a ``OutboxEntry/group`` another drainer holds
+    /// are left for later. Default: ``pending(limit:)`` (a store for one drainer).
+    func claim(limit: Int, lease: Duration, groupsTogether: Bool) async throws -> [OutboxEntry]
+    /// Gives claimed entries back unchanged (claimed but not sent). Default: nothing to do.
+    func release(_ keys: [String]) async throws
     /// Removes delivered entries by key.
     func acknowledge(_ keys: [String]) async throws
-    /// Records a failed attempt for each key (the attempt count survives restarts).
+    /// Records a failed attempt for each key (the attempt count survives restarts) and releases it.
     func recordAttempt(_ keys: [String]) async throws
     /// Moves an entry to the dead letters and out of the pending set.
     func deadLetter(_ letters: [DeadLetter]) async throws
@@ -65,15 +81,36 @@ public protocol OutboxStore: Sendable {
     func backlog() async throws -> (count: Int, oldest: Date?)
 }
 
+extension OutboxStore {
+    /// A store for one drainer: its pending entries.
+    public func claim(limit: Int, lease: Duration, groupsTogether: Bool) async throws -> [OutboxEntry] {
+        try await pending(limit: limit)
+    }
+
+    /// A store for one drainer holds no claims.
+    public func release(_ keys: [String]) async throws {}
+}
+
 /// An ``OutboxStore`` in memory: fast, and lost with the process. For tests and for callers
 /// that have their own durability.
 public actor InMemoryOutboxStore: OutboxStore {
     private var state = OutboxState()
+    private let clock: any ResilienceClock
     /// Entries given up, in order.
     public private(set) var deadLetters: [DeadLetter] = []
 
-    /// Creates an empty store.
-    public init() {}
+    /// Creates an empty store; claims' leases run on `clock`.
+    public init(clock: any ResilienceClock = SystemClock()) {
+        self.clock = clock
+    }
+
+    /// See ``OutboxStore/claim(limit:lease:groupsTogether:)``.
+    public func claim(limit: Int, lease: Duration, groupsTogether: Bool) -> [OutboxEntry] {
+        state.claim(limit: limit, now: clock.now, until: clock.now + lease, groupsTogether: groupsTogether)
+    }
+
+    /// See ``OutboxStore/release(_:)``.
+    public func release(_ keys: [String]) { state.release(keys) }
 
     /// See ``OutboxStore/enqueue(_:)``.
     public func enqueue(_ new: [OutboxEntry]) {

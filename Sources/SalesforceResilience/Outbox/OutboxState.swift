@@ -11,9 +11,12 @@ enum OutboxChange: Codable {
 }
 
 /// Pending entries in enqueue order. Each order slot carries a sequence number, so a key
-/// acknowledged and enqueued again is not seen twice.
+/// acknowledged and enqueued again is not seen twice. Claims' leases live here too, in memory
+/// only: a process that restarts holds no claims.
 struct OutboxState: Sendable {
     var entries: [String: OutboxEntry] = [:]
+    /// Claimed keys and when their lease ends.
+    var leases: [String: ResilienceInstant] = [:]
     var sequence: [String: Int] = [:]
     var order: [(key: String, sequence: Int)] = []
     var head = 0
@@ -38,10 +41,12 @@ struct OutboxState: Sendable {
             for key in keys {
                 entries[key] = nil
                 sequence[key] = nil
+                leases[key] = nil
             }
         case .attempt(let keys):
             // Saturating: a count read from a file must not be able to trap the process.
             for key in keys {
+                leases[key] = nil
                 guard let attempts = entries[key]?.attempts else { continue }
                 entries[key]?.attempts = attempts == .max ? .max : attempts + 1
             }
@@ -56,6 +61,30 @@ struct OutboxState: Sendable {
     }
 
     func isLive(_ slot: (key: String, sequence: Int)) -> Bool { sequence[slot.key] == slot.sequence }
+
+    /// Claims up to `limit` entries whose lease is free or has ended, oldest first, until `until`.
+    mutating func claim(limit: Int, now: ResilienceInstant, until: ResilienceInstant, groupsTogether: Bool) -> [OutboxEntry] {
+        leases = leases.filter { $0.value > now }
+        var heldGroups: Set<String> = []
+        if groupsTogether {
+            for key in leases.keys { if let group = entries[key]?.group { heldGroups.insert(group) } }
+        }
+        var claimed: [OutboxEntry] = []
+        var index = head
+        while claimed.count < limit, index < order.count {
+            defer { index += 1 }
+            guard isLive(order[index]), let entry = entries[order[index].key], leases[entry.key] == nil else { continue }
+            if groupsTogether, let group = entry.group, heldGroups.contains(group) { continue }
+            claimed.append(entry)
+        }
+        for entry in claimed { leases[entry.key] = until }
+        return claimed
+    }
+
+    /// Ends the claims on `keys`.
+    mutating func release(_ keys: [String]) {
+        for key in keys { leases[key] = nil }
+    }
 
     func pending(limit: Int) -> [OutboxEntry] {
         var result: [OutboxEntry] = []
