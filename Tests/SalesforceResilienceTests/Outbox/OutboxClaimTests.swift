@@ -39,7 +39,7 @@ import Testing
         let client = try SalesforceClient(configuration: SalesforceConfiguration(instanceURL: org.options.instanceURL), transport: transport,
                                           tokenProvider: org.clientCredentialsProvider(), clock: clock)
         let store = InMemoryOutboxStore(clock: clock)
-        try await store.enqueue((1...2_000).map { n in
+        await store.enqueue((1...2_000).map { n in
             OutboxEntry(sobject: "Payment__c", externalIdField: "Reference__c", externalId: "PAY-\(n)", fields: ["Amount__c": .number(1)],
                         enqueuedAt: clock.wallClockNow)
         })
@@ -52,7 +52,7 @@ import Testing
         let sent = transport.sent.withLock { $0 }
         #expect(sent.count == 2_000 && Set(sent).count == 2_000, "each record sent once: \(sent.count) sent, \(Set(sent).count) distinct")
         #expect(org.countsByValue(of: "Payment__c", field: "Reference__c").count == 2_000)
-        #expect(try await store.backlog().count == 0)
+        #expect(await store.backlog().count == 0)
     }
 
     @Test func aClaimOfMixedTypesSendsOneAndGivesTheRestBack() async throws {
@@ -61,7 +61,7 @@ import Testing
         let client = try SalesforceClient(configuration: SalesforceConfiguration(instanceURL: org.options.instanceURL), transport: org,
                                           tokenProvider: org.clientCredentialsProvider(), clock: clock)
         let store = InMemoryOutboxStore(clock: clock)
-        try await store.enqueue([
+        await store.enqueue([
             OutboxEntry(sobject: "Payment__c", externalIdField: "Reference__c", externalId: "PAY-1", fields: [:], enqueuedAt: clock.wallClockNow),
             OutboxEntry(sobject: "Invoice__c", externalIdField: "Number__c", externalId: "INV-1", fields: [:], enqueuedAt: clock.wallClockNow),
         ])
