@@ -28,6 +28,14 @@ public final class CircuitBreaker: Sendable {
     /// When an open breaker will let a probe through; `nil` unless open.
     public var nextProbeAt: ResilienceInstant? { machine.withLock { $0.state == .open ? $0.openUntil : nil } }
 
+    /// Opens the breaker for `duration` on evidence from elsewhere (another worker of a fleet
+    /// saw the outage), or lengthens a break that would end sooner. When it ends, this breaker
+    /// probes on its own, as after an opening of its own.
+    public func trip(for duration: Duration) {
+        let until = clock.now + duration
+        transition { $0.trip(until: until) }
+    }
+
     /// Holds the breaker open until ``reset()``: for an operator who knows Salesforce is down.
     public func isolate() { transition { $0.isolate() } }
 

@@ -75,6 +75,21 @@ struct CircuitBreakerStateMachine: Sendable {
         }
     }
 
+    /// Opens on someone else's evidence (another worker of a fleet saw the outage) until
+    /// `until`, or keeps an open break that ends later. An isolated breaker stays isolated.
+    mutating func trip(until: ResilienceInstant) {
+        switch state {
+        case .isolated: return
+        case .open: openUntil = max(openUntil ?? until, until)
+        case .closed, .halfOpen:
+            state = .open
+            openUntil = until
+            consecutiveFailures = 0
+            buckets.removeAll()
+            probesInFlight = 0
+        }
+    }
+
     mutating func isolate() {
         state = .isolated
         openUntil = nil

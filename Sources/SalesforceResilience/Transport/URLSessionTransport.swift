@@ -12,6 +12,11 @@ import FoundationNetworking
 ///   again *without its body* and then hangs until the timeout while a core spins. On a fresh
 ///   connection a lost answer surfaces at once as an ambiguous ``TransportError``, and only
 ///   ``RetryMiddleware`` decides whether to send again. Docs/Transports.md has the measurements.
+/// - Sessions are long-lived: all transports with the default policy share one session, and
+///   none is ever torn down per request. Creating and invalidating a session per attempt (this
+///   library's first way to get a new connection) crashed processes on Linux now and then in
+///   libdispatch, a known FoundationNetworking teardown race, and lost wake-ups of unrelated
+///   dispatch sources in the same process.
 /// - Redirects are not followed: a Salesforce API never needs one, and following one could send
 ///   the `Authorization` header to another host. The 3xx response is returned instead.
 /// - `URLError`s become ``TransportError``s that say whether the request may have been sent;
@@ -23,9 +28,10 @@ import FoundationNetworking
 public struct URLSessionTransport: HTTPTransport {
     /// Whether attempts share connections.
     public enum ConnectionPolicy: String, Sendable, Hashable {
-        /// A new session, and so a new connection, for every attempt; closed when it ends.
-        /// Costs a TCP (and TLS) handshake per attempt, and guarantees that the HTTP stack never
-        /// re-sends a request on its own.
+        /// A new connection for every attempt, closed when it ends: each request carries
+        /// `Connection: close`, so the server closes the connection after its answer and the
+        /// HTTP stack never has a connection to reuse. Costs a TCP (and TLS) handshake per
+        /// attempt, and guarantees that the HTTP stack never re-sends a request on its own.
         case freshPerAttempt
         /// One session whose keep-alive connections are reused. Faster; but on Linux a lost
         /// answer on a reused connection makes the stack re-send the request by itself (see above).
@@ -58,14 +64,20 @@ public struct URLSessionTransport: HTTPTransport {
         public static let `default` = Options()
     }
 
-    private let shared: URLSession?
+    private let session: URLSession
     /// The options in force.
     public let options: Options
 
-    /// Creates a transport with ephemeral sessions (no cookies, no cache) that refuse redirects.
+    /// The one session of every transport that opens a new connection per attempt. It is never
+    /// invalidated: tearing sessions down is what races inside FoundationNetworking.
+    private static let freshConnectionSession = makeSession()
+
+    /// Creates a transport over an ephemeral session (no cookies, no cache) that refuses redirects.
+    /// With ``ConnectionPolicy-swift.enum/reuse`` the transport gets a session of its own, whose
+    /// connections only its requests reuse.
     public init(options: Options = .default) {
         self.options = options
-        self.shared = options.connections == .reuse ? Self.makeSession() : nil
+        self.session = options.connections == .reuse ? Self.makeSession() : Self.freshConnectionSession
     }
 
     /// Creates a transport over a session you configured (proxies, TLS pinning). Its connection
@@ -74,7 +86,7 @@ public struct URLSessionTransport: HTTPTransport {
     /// Give the session a delegate that refuses redirects if the `Authorization` header must
     /// never follow one.
     public init(session: URLSession, options: Options = .default) {
-        self.shared = session
+        self.session = session
         self.options = Options(attemptTimeout: options.attemptTimeout, connections: .reuse, maxResponseBytes: options.maxResponseBytes)
     }
 
@@ -87,11 +99,13 @@ public struct URLSessionTransport: HTTPTransport {
         // only a backstop, in whole seconds: on Linux a sub-second value fires at once.
         let timeout = options.attemptTimeout.atLeast(OptionLimits.timeout)
         urlRequest.timeoutInterval = (timeout.seconds + 1).rounded(.up)
-        for field in request.headers {
+        for field in request.headers where field.name.lowercased() != "connection" {
             urlRequest.addValue(field.value, forHTTPHeaderField: field.name)
         }
-        let session = shared ?? Self.makeSession()
-        defer { if shared == nil { session.finishTasksAndInvalidate() } }
+        if options.connections == .freshPerAttempt {
+            urlRequest.setValue("close", forHTTPHeaderField: "Connection")
+        }
+        let session = self.session
         let urlRequestCopy = urlRequest
         let limiter = ResponseLimiter(limit: options.maxResponseBytes)
         return try await withThrowingTaskGroup(of: HTTPResponse.self) { group in

@@ -30,6 +30,25 @@ import Testing
         #expect(breaker.nextProbeAt == .origin + .seconds(30))
     }
 
+    @Test func aTripOnAnotherWorkersEvidenceOpensThenProbesOnItsOwn() async throws {
+        let breaker = breaker()
+        breaker.trip(for: .seconds(20))
+        #expect(breaker.state == .open && breaker.nextProbeAt == .origin + .seconds(20))
+        #expect(transitions == ["closed→open"])
+        breaker.trip(for: .seconds(5))  // a shorter break does not cut this one short
+        #expect(breaker.nextProbeAt == .origin + .seconds(20))
+        breaker.trip(for: .seconds(40))
+        #expect(breaker.nextProbeAt == .origin + .seconds(40))
+        await clock.advance(by: .seconds(40))
+        let probe = try breaker.acquire(operation: "op")
+        #expect(probe)
+        breaker.record(.success, probe: probe)
+        #expect(breaker.state == .closed)
+        breaker.isolate()
+        breaker.trip(for: .seconds(1))
+        #expect(breaker.state == .isolated)
+    }
+
     @Test func aSuccessResetsTheConsecutiveCount() throws {
         let breaker = breaker()
         try fail(breaker, times: 2)
