@@ -12,11 +12,10 @@ import FoundationNetworking
 ///   again *without its body* and then hangs until the timeout while a core spins. On a fresh
 ///   connection a lost answer surfaces at once as an ambiguous ``TransportError``, and only
 ///   ``RetryMiddleware`` decides whether to send again. Docs/Transports.md has the measurements.
-/// - Sessions are long-lived: all transports with the default policy share one session, and
-///   none is ever torn down per request. Creating and invalidating a session per attempt (this
-///   library's first way to get a new connection) crashed processes on Linux now and then in
-///   libdispatch, a known FoundationNetworking teardown race, and lost wake-ups of unrelated
-///   dispatch sources in the same process.
+/// - Sessions are kept: an attempt borrows a session with no open connection and gives it back
+///   when the server answered `Connection: close`; only after a failure, or a server that keeps
+///   the connection open, is a session torn down (tearing sessions down races inside
+///   FoundationNetworking on Linux: a known crash family).
 /// - Redirects are not followed: a Salesforce API never needs one, and following one could send
 ///   the `Authorization` header to another host. The 3xx response is returned instead.
 /// - `URLError`s become ``TransportError``s that say whether the request may have been sent;
@@ -28,10 +27,10 @@ import FoundationNetworking
 public struct URLSessionTransport: HTTPTransport {
     /// Whether attempts share connections.
     public enum ConnectionPolicy: String, Sendable, Hashable {
-        /// A new connection for every attempt, closed when it ends: each request carries
-        /// `Connection: close`, so the server closes the connection after its answer and the
-        /// HTTP stack never has a connection to reuse. Costs a TCP (and TLS) handshake per
-        /// attempt, and guarantees that the HTTP stack never re-sends a request on its own.
+        /// A new connection for every attempt, closed when it ends: each attempt runs on a
+        /// session that holds no open connection, and asks the server to close after its answer
+        /// (`Connection: close`). Costs a TCP (and TLS) handshake per attempt, and guarantees
+        /// that the HTTP stack never re-sends a request on its own.
         case freshPerAttempt
         /// One session whose keep-alive connections are reused. Faster; but on Linux a lost
         /// answer on a reused connection makes the stack re-send the request by itself (see above).
@@ -64,20 +63,19 @@ public struct URLSessionTransport: HTTPTransport {
         public static let `default` = Options()
     }
 
-    private let session: URLSession
+    private let session: URLSession?
     /// The options in force.
     public let options: Options
 
-    /// The one session of every transport that opens a new connection per attempt. It is never
-    /// invalidated: tearing sessions down is what races inside FoundationNetworking.
-    private static let freshConnectionSession = makeSession()
+    /// The sessions of every transport that opens a new connection per attempt.
+    static let freshSessions = FreshConnectionSessions(make: makeSession)
 
-    /// Creates a transport over an ephemeral session (no cookies, no cache) that refuses redirects.
+    /// Creates a transport over ephemeral sessions (no cookies, no cache) that refuse redirects.
     /// With ``ConnectionPolicy-swift.enum/reuse`` the transport gets a session of its own, whose
     /// connections only its requests reuse.
     public init(options: Options = .default) {
         self.options = options
-        self.session = options.connections == .reuse ? Self.makeSession() : Self.freshConnectionSession
+        self.session = options.connections == .reuse ? Self.makeSession() : nil
     }
 
     /// Creates a transport over a session you configured (proxies, TLS pinning). Its connection
@@ -105,7 +103,20 @@ public struct URLSessionTransport: HTTPTransport {
         if options.connections == .freshPerAttempt {
             urlRequest.setValue("close", forHTTPHeaderField: "Connection")
         }
-        let session = self.session
+        if let session { return try await send(urlRequest, on: session) }
+        let session = Self.freshSessions.borrow()
+        do {
+            let response = try await send(urlRequest, on: session)
+            Self.freshSessions.giveBack(session, connectionClosed: FreshConnectionSessions.saysClose(response.headers))
+            return response
+        } catch {
+            Self.freshSessions.giveBack(session, connectionClosed: false)
+            throw error
+        }
+    }
+
+    private func send(_ urlRequest: URLRequest, on session: URLSession) async throws -> HTTPResponse {
+        let timeout = options.attemptTimeout.atLeast(OptionLimits.timeout)
         let urlRequestCopy = urlRequest
         let limiter = ResponseLimiter(limit: options.maxResponseBytes)
         return try await withThrowingTaskGroup(of: HTTPResponse.self) { group in

@@ -36,12 +36,21 @@ public final class LoopbackHTTPServer: Sendable {
         public var maxHeaderBytes: Int
         /// The largest request body accepted. Default 200 MB.
         public var maxBodyBytes: Int
+        /// The port to listen on; 0 (the default) takes any free one.
+        public var port: UInt16
+        /// Whether a request's `Connection: close` is answered with `Connection: close` and a
+        /// closed connection, as HTTP/1.1 requires. Default `true`; `false` is a server (or a
+        /// proxy) that ignores it and keeps the connection open.
+        public var honoursConnectionClose: Bool
 
         /// Creates options.
-        public init(idleTimeout: Duration? = nil, maxHeaderBytes: Int = 65_536, maxBodyBytes: Int = 200_000_000) {
+        public init(idleTimeout: Duration? = nil, maxHeaderBytes: Int = 65_536, maxBodyBytes: Int = 200_000_000, port: UInt16 = 0,
+                    honoursConnectionClose: Bool = true) {
             self.idleTimeout = idleTimeout
             self.maxHeaderBytes = maxHeaderBytes
             self.maxBodyBytes = maxBodyBytes
+            self.port = port
+            self.honoursConnectionClose = honoursConnectionClose
         }
     }
 
@@ -87,7 +96,7 @@ public final class LoopbackHTTPServer: Sendable {
         try self.init(chaos: chaos, options: options) { _ in transport }
     }
 
-    /// Starts listening on an ephemeral port of 127.0.0.1 and serves the transport `make` builds
+    /// Starts listening on 127.0.0.1 (on ``Options-swift.struct/port``, an ephemeral port by default) and serves the transport `make` builds
     /// from the server's base URL (so a simulator can report it as its `instance_url`).
     public init(chaos: ChaosSchedule? = nil, options: Options = Options(), serving make: (URL) -> any HTTPTransport) throws {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -96,7 +105,7 @@ public final class LoopbackHTTPServer: Sendable {
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = 0
+        address.sin_port = options.port.bigEndian
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         let bound = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
@@ -189,7 +198,7 @@ public final class LoopbackHTTPServer: Sendable {
             exchange.fault = plan.outcome.map { ChaosFault($0).name }
             record(exchange)
             let action = Self.run(plan, forwarded, through: transport, clock: chaos?.clock)
-            let close = request.wantsClose
+            let close = request.wantsClose && options.honoursConnectionClose
             switch action {
             case .respond(let response):
                 guard socket.write(WireMessage.head(for: response, bodyLength: response.body.count, close: close) + response.body), !close else { return }

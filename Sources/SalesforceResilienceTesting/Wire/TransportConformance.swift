@@ -22,9 +22,13 @@ import SalesforceResilience
 public enum TransportConformance {
     /// What the suite configures in the transport under test.
     public struct Limits: Sendable {
-        /// The transport's bound for one attempt. 2 s: short enough for a quick stall check, long
-        /// enough that a loaded machine does not mistake a prompt failure for a timeout.
-        public var attemptTimeout: Duration = .seconds(2)
+        /// The transport's bound for one attempt. 10 s: a test machine busy with other tests can
+        /// take seconds to run a prompt answer's continuation, and must not see a timeout; the
+        /// lost-answer checks still tell "at once" from "at the timeout".
+        public var attemptTimeout: Duration = .seconds(10)
+        /// The bound the silent-server check gives the transport instead, to see it end the
+        /// attempt on time. 2 s.
+        public var stallTimeout: Duration = .seconds(2)
         /// The largest answer the transport accepts. 64 KB.
         public var maxResponseBytes = 65_536
     }
@@ -65,6 +69,13 @@ public enum TransportConformance {
         let make: MakeTransport
 
         var transport: any HTTPTransport { make(limits) }
+
+        /// The transport with the silent-server check's shorter attempt timeout.
+        var stallTransport: any HTTPTransport {
+            var short = limits
+            short.attemptTimeout = limits.stallTimeout
+            return make(short)
+        }
 
         func require(_ condition: Bool, _ detail: @autoclosure () -> String) throws {
             if !condition { throw Violation(check: name, detail: detail()) }

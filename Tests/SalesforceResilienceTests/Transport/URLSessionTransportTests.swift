@@ -41,6 +41,23 @@ import FoundationNetworking
         #expect(server.connectionsAccepted == 3)
     }
 
+    @Test func sessionsAreKeptWhenTheServerClosesAndRetiredWhenItDoesNot() async throws {
+        let server = try server()
+        defer { server.stop() }
+        let transport = URLSessionTransport()
+        for _ in 0..<3 { _ = try await transport.send(HTTPRequest(method: .get, url: server.baseURL.appendingPathComponent("x"))) }
+        #expect(server.exchanges.allSatisfy { $0.headers["Connection"] == "close" })
+        #expect(URLSessionTransport.freshSessions.idleCount >= 1, "a session whose server closed is kept for the next attempt")
+
+        // A server that ignores Connection: close keeps connections open; each attempt still
+        // gets a new one, because the session that holds it is retired.
+        let careless = try LoopbackHTTPServer(serving: MockTransport { _ in .json(200, #"{"ok":true}"#) }, options: .init(honoursConnectionClose: false))
+        defer { careless.stop() }
+        for _ in 0..<3 { _ = try await transport.send(HTTPRequest(method: .get, url: careless.baseURL.appendingPathComponent("x"))) }
+        #expect(careless.connectionsAccepted == 3)
+        #expect(careless.exchanges.map(\.connection) == [1, 2, 3])
+    }
+
     @Test func theReusePolicyKeepsOneConnection() async throws {
         let server = try server()
         defer { server.stop() }
