@@ -8,18 +8,31 @@ struct PaymentServiceCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "PaymentService",
         abstract: "Post payments to Salesforce through a durable outbox, as a service.",
+        subcommands: [Run.self, Mode.self, Simulate.self],
+        defaultSubcommand: Run.self)
+}
+
+/// The service itself (the default subcommand).
+struct Run: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Post the job's payments (the default).",
         discussion: """
         Without --instance-url it serves an embedded Salesforce simulator over loopback HTTP, with a \
         503 storm and lost answers in real time, and posts to it. With it, credentials come from \
-        SF_ACCESS_TOKEN, or SF_CLIENT_ID and SF_CLIENT_SECRET. SIGTERM or SIGINT finish the batch in \
-        flight, stop, print the summary and exit 0.
+        SF_ACCESS_TOKEN, or SF_CLIENT_ID and SF_CLIENT_SECRET. With --postgres-url, the outbox, the \
+        token and the fleet's settings live in PostgreSQL, shared by every service pointed at it. \
+        SIGTERM or SIGINT finish the batch in flight, stop, print the summary and exit 0.
         """)
 
     @Option(help: "Payments in the job.") var count = 2_000
     @Option(help: "Payments arriving per second.") var rate = 50
     @Option(help: "The sObject.") var sobject = "Payment__c"
     @Option(name: .customLong("external-id-field"), help: "The external id field.") var externalIdField = "Reference__c"
-    @Option(help: "The outbox journal.") var journal = "paymentservice.journal"
+    @Option(help: "The outbox journal (without --postgres-url).") var journal = "paymentservice.journal"
+    @Option(name: .customLong("postgres-url"), help: "PostgreSQL for the outbox, the token and the fleet's mode (postgres://user@host:port/db).")
+    var postgresURL: String?
+    @Option(help: "Drainers in this process.") var workers = 1
+    @Option(help: "The job's name in a shared outbox: services with one name enqueue its payments once between them.") var job = "payments"
     @Option(name: .customLong("instance-url"), help: "The org (https); without it, an embedded simulator.") var instanceURL: String?
     @Flag(name: .customLong("allow-http-loopback"), help: "Accept an http instance URL on 127.0.0.1.") var allowHTTPLoopback = false
     @Option(help: "The embedded simulator's fault seed.") var seed: UInt64 = 42
@@ -32,26 +45,23 @@ struct PaymentServiceCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard count > 0, rate > 0, batchTimeout > 0 else { throw ValidationError("--count, --rate and --batch-timeout must be positive") }
+        guard (1...64).contains(workers) else { throw ValidationError("--workers is 1 to 64, not \(workers)") }
         guard ["text", "json"].contains(logFormat) else { throw ValidationError("--log-format is text or json, not \(logFormat)") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level \(logLevel) is not a level") }
         if let instanceURL, URL(string: instanceURL)?.host == nil { throw ValidationError("--instance-url \(instanceURL) is not a URL") }
     }
 
     func run() async throws {
-        let level = Logger.Level(rawValue: logLevel) ?? .info
-        let json = logFormat == "json"
-        LoggingSystem.bootstrap { label in
-            if json { return JSONLogHandler(label: label, level: level) }
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        bootstrapLogging(format: logFormat, level: Logger.Level(rawValue: logLevel) ?? .info)
         var options = ServiceOptions()
         options.count = count
         options.rate = rate
         options.sobject = sobject
         options.externalIdField = externalIdField
         options.journal = journal
+        options.postgresURL = postgresURL
+        options.workers = workers
+        options.job = job
         options.instanceURL = instanceURL.flatMap(URL.init(string:))
         options.allowHTTPLoopback = allowHTTPLoopback
         options.seed = seed
@@ -61,5 +71,72 @@ struct PaymentServiceCommand: AsyncParsableCommand {
         let app = PaymentServiceApp(options: options, logger: Logger(label: "payment-service"))
         let summary = try await app.run()
         print(summary.json)
+    }
+}
+
+/// The fleet's operating mode, in PostgreSQL: every service pointed at it follows within seconds.
+struct Mode: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show or set the operating mode every service of the fleet follows.",
+        subcommands: [Set.self, Show.self])
+
+    struct Set: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Set the fleet's mode: normal, criticalOnly, fallback or paused.",
+            discussion: "No deploy and no restart: every running service takes it within a few seconds.")
+        @Argument(help: "normal, criticalOnly, fallback or paused.") var mode: String
+        @Option(name: .customLong("postgres-url"), help: "The fleet's PostgreSQL.") var postgresURL: String
+
+        func run() async throws {
+            bootstrapLogging(format: "text", level: .warning)
+            let set = try await FleetMode.set(mode, postgresURL: postgresURL)
+            print("the fleet's mode is \(set)")
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print the fleet's mode and the breakers it holds open.")
+        @Option(name: .customLong("postgres-url"), help: "The fleet's PostgreSQL.") var postgresURL: String
+
+        func run() async throws {
+            bootstrapLogging(format: "text", level: .warning)
+            print(try await FleetMode.show(postgresURL: postgresURL))
+        }
+    }
+}
+
+/// A Salesforce simulator served over loopback HTTP, for a fleet to post to.
+struct Simulate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "simulator",
+        abstract: "Serve a Salesforce simulator over loopback HTTP, with an incident, for services to post to.",
+        discussion: """
+        Prints its URL on standard error, and on SIGTERM or SIGINT one JSON line on standard output \
+        with what it holds: payments once, more than once, token requests.
+        """)
+    @Option(help: "The port (0: any free one).") var port = 0
+    @Option(name: .customLong("storm-from"), help: "Seconds after the start when a 503 storm begins.") var stormFrom = 10
+    @Option(name: .customLong("storm-for"), help: "Seconds the storm lasts (0: none).") var stormFor = 20
+    @Option(name: .customLong("lost-answers"), help: "The share of answers lost after commit.") var lostAnswers = 0.05
+    @Option(help: "The fault seed.") var seed: UInt64 = 42
+    @Option(help: "Milliseconds every call takes.") var latency = 0
+
+    func run() async throws {
+        bootstrapLogging(format: "text", level: .info)
+        let served = try ServedSimulator(port: port, stormFrom: .seconds(stormFrom), stormFor: .seconds(stormFor), lostAnswers: lostAnswers,
+                                         seed: seed, latency: .milliseconds(latency))
+        FileHandle.standardError.write(Data("simulator listening at \(served.url.absoluteString)\n".utf8))
+        let summary = await served.runUntilSignalled()
+        print(summary)
+    }
+}
+
+func bootstrapLogging(format: String, level: Logger.Level) {
+    let json = format == "json"
+    LoggingSystem.bootstrap { label in
+        if json { return JSONLogHandler(label: label, level: level) }
+        var handler = StreamLogHandler.standardError(label: label)
+        handler.logLevel = level
+        return handler
     }
 }

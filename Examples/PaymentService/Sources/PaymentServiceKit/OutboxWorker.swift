@@ -34,6 +34,8 @@ final class OutboxWorker: Service {
             let step = try await outbox.drainOnce()
             switch step {
             case .idle where options.exitWhenDone:
+                // Other services of a fleet may have enqueued the rest of the job.
+                try await source.takeUpProgress()
                 if await source.exhausted, try await outbox.backlog().count == 0 {
                     logger.info("every payment of the job is delivered")
                     finished.withLock { $0 = true }

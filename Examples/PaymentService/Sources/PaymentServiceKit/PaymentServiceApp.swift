@@ -45,62 +45,107 @@ public final class PaymentServiceApp: Sendable {
         let counters = EventCounters()
         let health = HealthState()
         let metrics = ResilienceMetrics(factory: PrometheusMetricsFactory(registry: registry))
-        let wiring = try ServiceWiring(options: options, environment: environment,
+        let storage = try await ServiceStorage.open(options: options, logger: logger)
+        let wiring: ServiceWiring
+        do {
+            wiring = try ServiceWiring(options: options, environment: environment, credentialStore: storage.credentialStore,
                                        events: .combining([.logging(to: logger), metrics.sink, health.sink, counters.sink]))
+        } catch {
+            await storage.close()
+            throw error
+        }
         defer { wiring.stop() }
-        let store = try FileJournalOutboxStore(path: options.journal)
-        let outbox = Outbox(store: store, client: wiring.client)
-        let source = await PaymentSource(options: options, store: store, clock: wiring.client.clock)
-        let worker = OutboxWorker(outbox: outbox, source: source, options: options, logger: logger)
-        var services = [ServiceGroupConfiguration.ServiceConfiguration(
-            service: worker, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup)]
+        let outboxOptions = OutboxOptions(claimLease: options.claimLease)
+        let outboxes = (0..<max(1, options.workers)).map { _ in Outbox(store: storage.store, client: wiring.client, options: outboxOptions) }
+        let source: PaymentSource
+        do {
+            source = try await PaymentSource(options: options, ledger: storage.ledger, clock: wiring.client.clock)
+        } catch {
+            try? await wiring.transport.shutdown()
+            await storage.close()
+            throw error
+        }
+        let workers = outboxes.enumerated().map { n, outbox in
+            OutboxWorker(outbox: outbox, source: source, options: options, logger: outboxes.count > 1 ? logger.with("drainer", "\(n + 1)") : logger)
+        }
+        var services = workers.map {
+            ServiceGroupConfiguration.ServiceConfiguration(
+                service: $0, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup)
+        }
+        if let fleet = storage.fleet {
+            services.append(.init(service: FleetFollower(fleet: fleet, client: wiring.client, logger: logger)))
+        }
         if let port = options.metricsPort {
-            let client = wiring.client
-            let registry = self.registry
-            let server = StatusServer(port: port, logger: logger, bound: { [self] port in statusPort.withLock { $0 = port } }) { path in
-                switch path {
-                case "/metrics":
-                    metrics.observe(client)
-                    try? await metrics.observe(outbox)
-                    return (200, "text/plain; version=0.0.4", registry.emitToString())
-                case "/health":
-                    let (status, report) = await health.liveness(client: client, outbox: outbox)
-                    return (status, "application/json", report.json)
-                case "/ready":
-                    let (status, report) = await health.readiness(client: client, outbox: outbox)
-                    return (status, "application/json", report.json)
-                default:
-                    return (404, "text/plain", "not found: try /metrics, /health or /ready\n")
-                }
-            }
-            services.append(.init(service: server))
+            services.append(.init(service: statusServer(port: port, client: wiring.client, outbox: outboxes[0], metrics: metrics, health: health)))
         }
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         self.group.withLock { $0 = group }
-        logger.info("payment service started", metadata: ["payments": "\(options.count)", "org": "\(wiring.description)", "journal": "\(options.journal)"])
+        logger.info("payment service started", metadata: [
+            "payments": "\(options.count)", "org": "\(wiring.description)", "store": "\(storage.description)", "drainers": "\(outboxes.count)",
+        ])
         do {
             try await group.run()
         } catch {
             health.workerFailed(error)
             try? await wiring.transport.shutdown()
-            await store.close()
+            await storage.close()
             throw error
         }
         try await wiring.transport.shutdown()
-        let (queued, _) = await store.backlog()
-        let letters = try await store.deadLetters()
-        let next = await source.next
-        let inOrg = wiring.embedded?.countsByValue(of: options.sobject, field: options.externalIdField)
-        let references = (1...options.count).map(ServiceOptions.reference)
-        let counts = counters.snapshot
-        await store.close()
-        return ServiceSummary(
-            payments: options.count, deliveredThisRun: await outbox.delivered, stillQueued: queued, notYetEnqueued: options.count - (next - 1),
-            deadLettered: letters.count, landed: inOrg.map { counts in references.filter { counts[$0] == 1 }.count },
-            duplicates: inOrg.map { counts in references.filter { (counts[$0] ?? 0) > 1 }.count },
-            apiCalls: wiring.requests, retries: counts.retries, breakerOpens: counts.breakerOpens,
-            stoppedBy: worker.finishedJob ? "done" : "signal",
-            elapsedSeconds: Double((ContinuousClock.now - started).components.seconds) + Double((ContinuousClock.now - started).components.attoseconds) / 1e18)
+        let summary: ServiceSummary
+        do {
+            let (queued, _) = try await storage.store.backlog()
+            let letters = try await storage.deadLetterCount()
+            let produced = try await source.produced()
+            let inOrg = wiring.embedded?.countsByValue(of: options.sobject, field: options.externalIdField)
+            let references = (1...options.count).map(ServiceOptions.reference)
+            let counts = counters.snapshot
+            var delivered = 0
+            for outbox in outboxes { delivered += await outbox.delivered }
+            let elapsed = ContinuousClock.now - started
+            summary = ServiceSummary(
+                payments: options.count, deliveredThisRun: delivered, stillQueued: queued, notYetEnqueued: options.count - produced,
+                deadLettered: letters, landed: inOrg.map { counts in references.filter { counts[$0] == 1 }.count },
+                duplicates: inOrg.map { counts in references.filter { (counts[$0] ?? 0) > 1 }.count },
+                apiCalls: wiring.requests, retries: counts.retries, breakerOpens: counts.breakerOpens,
+                stoppedBy: workers.contains { $0.finishedJob } ? "done" : "signal",
+                elapsedSeconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+        } catch {
+            await storage.close()
+            throw error
+        }
+        await storage.close()
+        return summary
+    }
+
+    /// `/metrics`, `/health` and `/ready`.
+    private func statusServer(port: Int, client: SalesforceClient, outbox: Outbox, metrics: ResilienceMetrics, health: HealthState) -> StatusServer {
+        let registry = self.registry
+        return StatusServer(port: port, logger: logger, bound: { [self] port in statusPort.withLock { $0 = port } }) { path in
+            switch path {
+            case "/metrics":
+                metrics.observe(client)
+                try? await metrics.observe(outbox)
+                return (200, "text/plain; version=0.0.4", registry.emitToString())
+            case "/health":
+                let (status, report) = await health.liveness(client: client, outbox: outbox)
+                return (status, "application/json", report.json)
+            case "/ready":
+                let (status, report) = await health.readiness(client: client, outbox: outbox)
+                return (status, "application/json", report.json)
+            default:
+                return (404, "text/plain", "not found: try /metrics, /health or /ready\n")
+            }
+        }
+    }
+}
+
+extension Logger {
+    /// A copy with one more metadata item.
+    func with(_ key: String, _ value: String) -> Logger {
+        var copy = self
+        copy[metadataKey: key] = .string(value)
+        return copy
     }
 }
 

@@ -2,29 +2,30 @@ import Foundation
 import SalesforceResilience
 
 /// The job's payments, arriving `rate` per second from the service's start, enqueued durably in
-/// the outbox. How far an earlier run got is kept in the journal itself (`job.enqueued`), after
-/// the entries: a crash between the two enqueues the same references again, which is harmless.
+/// the outbox through a ``JobLedger``: after a restart the job goes on where it was, and the
+/// services of a fleet enqueue each payment once between them.
 actor PaymentSource {
     private let options: ServiceOptions
-    private let store: FileJournalOutboxStore
+    private let ledger: any JobLedger
     private let clock: any ResilienceClock
     private let origin: ResilienceInstant
     private let first: Int
     private(set) var next: Int
 
-    init(options: ServiceOptions, store: FileJournalOutboxStore, clock: any ResilienceClock) async {
+    init(options: ServiceOptions, ledger: any JobLedger, clock: any ResilienceClock) async throws {
         self.options = options
-        self.store = store
+        self.ledger = ledger
         self.clock = clock
         origin = clock.now
-        next = await store.metadata["job.enqueued"].flatMap(Int.init).map { $0 + 1 } ?? 1
+        next = try await ledger.produced() + 1
         first = next
     }
 
-    /// Whether every payment of the job has been enqueued.
+    /// Whether every payment of the job has been enqueued (by this service or another).
     var exhausted: Bool { next > options.count }
 
-    /// Enqueues, in one durable write, every payment whose arrival time has come.
+    /// Enqueues, in one durable write, every payment whose arrival time has come. When another
+    /// service of the fleet got there first, takes up where it is instead.
     func catchUp() async throws {
         let due = first + Int((clock.now - origin) / .seconds(1)) * options.rate + options.rate - 1
         let last = min(options.count, due)
@@ -34,8 +35,18 @@ actor PaymentSource {
                         fields: ["Amount__c": .number(Double(n % 900) + 10.5), "Customer__c": .string("CUST-\(n % 97)")],
                         enqueuedAt: clock.wallClockNow)
         }
-        try await store.enqueue(entries)
-        try await store.setMetadata(["job.enqueued": String(last)])
-        next = last + 1
+        if try await ledger.enqueue(entries, items: next...last) {
+            next = last + 1
+        } else {
+            next = try await ledger.produced() + 1
+        }
     }
+
+    /// Takes up what other producers of the job have enqueued meanwhile.
+    func takeUpProgress() async throws {
+        next = max(next, try await ledger.produced() + 1)
+    }
+
+    /// How many payments are enqueued, by every producer of the job.
+    func produced() async throws -> Int { try await ledger.produced() }
 }

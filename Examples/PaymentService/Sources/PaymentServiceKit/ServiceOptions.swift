@@ -26,6 +26,19 @@ public struct ServiceOptions: Sendable, Equatable {
     public var batchTimeout: Duration = .seconds(30)
     /// Stop once every payment of the job is delivered, instead of waiting for more work.
     public var exitWhenDone = false
+    /// PostgreSQL (`postgres://user[:password]@host[:port]/database`) for the outbox, the token
+    /// and the fleet's settings, shared by every service pointed at it; `nil` keeps the file
+    /// journal and a token of the process's own.
+    public var postgresURL: String?
+    /// Drainers in this process, claiming batches from one outbox. Default 1.
+    public var workers = 1
+    /// The job's name in a shared outbox: services with the same name produce its payments once
+    /// between them. Default `payments`.
+    public var job = "payments"
+
+    /// How long a claimed batch stays a drainer's before another may take it (its drainer
+    /// died): twice the batch timeout, so that a live batch is never taken.
+    public var claimLease: Duration { batchTimeout * 2 }
 
     /// The defaults.
     public init() {}

@@ -16,7 +16,7 @@ struct ServiceWiring {
     private let server: LoopbackHTTPServer?
     private let counter: RequestCounter
 
-    init(options: ServiceOptions, environment: [String: String], events: ResilienceEventSink) throws {
+    init(options: ServiceOptions, environment: [String: String], credentialStore: (any CredentialStore)?, events: ResilienceEventSink) throws {
         transport = AsyncHTTPClientTransport(options: .init(attemptTimeout: options.batchTimeout))
         counter = RequestCounter()
         let counted = CountingTransport(inner: transport, counter: counter)
@@ -62,6 +62,7 @@ struct ServiceWiring {
         }
         var configuration = SalesforceConfiguration(instanceURL: instanceURL, callTimeout: options.batchTimeout,
                                                     allowHTTPLoopback: options.instanceURL == nil || options.allowHTTPLoopback)
+        if let credentialStore { configuration.credentialStore = credentialStore }
         configuration.callMiddleware = [TracingMiddleware(.call)]
         configuration.attemptMiddleware = [TracingMiddleware(.attempt)]
         client = try SalesforceClient(configuration: configuration, transport: counted, tokenProvider: provider, events: events)

@@ -43,7 +43,7 @@ import Glibc
         let storm = try #require(served)
         let journal = FileManager.default.temporaryDirectory.appendingPathComponent("service-\(UUID().uuidString).journal").path
         let batchTimeout = 5
-        let service = try ServiceProcess(
+        let service = try ServiceProcess.launch(
             ["--instance-url", server.baseURL.absoluteString, "--allow-http-loopback", "--journal", journal, "--count", "400", "--rate", "200",
              "--batch-timeout", "\(batchTimeout)", "--log-level", "debug"],
             environment: ["SF_CLIENT_ID": "service", "SF_CLIENT_SECRET": "secret"])
@@ -55,8 +55,8 @@ import Glibc
         let took = ContinuousClock.now - signalled
         #expect(status == 0)
         #expect(took < .seconds(batchTimeout + 2), "exit took \(took), the batch timeout is \(batchTimeout) s")
-        #expect(service.log.contains { $0.contains("the batch in flight has finished") })
-        let summary = try JSONDecoder().decode([String: JSONValue].self, from: Data(service.standardOutput().utf8))
+        #expect(service.errorLines.contains { $0.contains("the batch in flight has finished") })
+        let summary = try JSONDecoder().decode([String: JSONValue].self, from: Data(service.standardOutput.utf8))
         #expect(summary["stoppedBy"] == .string("signal"))
 
         // Nothing lost: every payment the service took in is in the org or still in the journal.
@@ -72,7 +72,7 @@ import Glibc
 
         // And no log line carries a token.
         let tokens = (1...max(1, storm.org.tokensIssued)).map { "SIMTOKEN\($0)" }
-        #expect(!service.log.isEmpty)
-        #expect(service.log.allSatisfy { line in !tokens.contains { line.contains($0) } && !line.contains("Bearer") })
+        #expect(!service.errorLines.isEmpty)
+        #expect(service.errorLines.allSatisfy { line in !tokens.contains { line.contains($0) } && !line.contains("Bearer") })
     }
 }

@@ -15,7 +15,7 @@ import Glibc
         let server = try LoopbackHTTPServer { url in SalesforceSimulator(options: SimulatorOptions(instanceURL: url), clock: SystemClock()) }
         defer { server.stop() }
         let journal = FileManager.default.temporaryDirectory.appendingPathComponent("status-\(UUID().uuidString).journal").path
-        let service = try ServiceProcess(
+        let service = try ServiceProcess.launch(
             ["--instance-url", server.baseURL.absoluteString, "--allow-http-loopback", "--journal", journal, "--count", "50", "--rate", "50",
              "--metrics-port", "0", "--log-format", "json", "--log-level", "debug"],
             environment: ["SF_CLIENT_ID": "service", "SF_CLIENT_SECRET": "secret"])

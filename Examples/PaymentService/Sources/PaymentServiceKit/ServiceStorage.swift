@@ -1,0 +1,55 @@
+import Foundation
+import Logging
+import SalesforceResilience
+import SalesforceResiliencePostgres
+
+/// Where the service keeps its outbox, its job's progress and, in a fleet, its token and the
+/// settings every worker follows: a file journal for one process, or PostgreSQL for many.
+struct ServiceStorage: Sendable {
+    let store: any OutboxStore
+    let ledger: any JobLedger
+    /// The fleet's token store; `nil`: the process keeps its token to itself.
+    let credentialStore: (any CredentialStore)?
+    /// The fleet's mode and breaker openings; `nil` without PostgreSQL.
+    let fleet: PostgresFleet?
+    let description: String
+    private let journal: FileJournalOutboxStore?
+    private let postgres: PostgresOutboxStore?
+    private let pool: Task<Void, Never>?
+
+    /// Opens the journal, or connects to PostgreSQL and migrates its schema.
+    static func open(options: ServiceOptions, logger: Logger) async throws -> ServiceStorage {
+        guard let url = options.postgresURL else {
+            let journal = try FileJournalOutboxStore(path: options.journal)
+            return ServiceStorage(store: journal, ledger: JournalLedger(store: journal), credentialStore: nil, fleet: nil,
+                                  description: "journal \(options.journal)", journal: journal, postgres: nil, pool: nil)
+        }
+        let database = try FleetDatabase(url: url, logger: logger)
+        let pool = Task { await database.client.run() }
+        do {
+            try await database.migrate()
+        } catch {
+            pool.cancel()
+            throw error
+        }
+        let worker = PostgresOutboxStore.defaultWorkerName
+        let store = PostgresOutboxStore(database: database, worker: worker)
+        return ServiceStorage(store: store, ledger: PostgresLedger(store: store, job: options.job),
+                              credentialStore: PostgresCredentialStore(database: database), fleet: PostgresFleet(database: database, worker: worker),
+                              description: "PostgreSQL \(FleetDatabase.redacted(url)), job \(options.job)", journal: nil, postgres: store, pool: pool)
+    }
+
+    /// Payments given up with a permanent error.
+    func deadLetterCount() async throws -> Int {
+        if let journal { return try await journal.deadLetters().count }
+        if let postgres { return try await postgres.deadLetters().count }
+        return 0
+    }
+
+    /// Releases the journal's lock, or stops the connection pool.
+    func close() async {
+        await journal?.close()
+        pool?.cancel()
+        await pool?.value
+    }
+}
