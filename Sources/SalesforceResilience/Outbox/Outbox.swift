@@ -110,17 +110,24 @@ public actor Outbox {
     /// With `keepRunning`, keeps polling an empty backlog until it returns `false`. `onStep` sees
     /// every step (for progress reports); an error it throws ends the drain.
     public func drain(keepRunning: (@Sendable () async -> Bool)? = nil, onStep: (@Sendable (DrainStep) async throws -> Void)? = nil) async throws {
+        var idleWithPending = false
         while true {
             try Task.checkCancellation()
             let step = try await drainOnce()
             try await onStep?(step)
             if step == .idle {
                 guard let keepRunning, await keepRunning() else {
-                    // `onStep` may have enqueued more; stop only when nothing is pending.
+                    // `onStep` may have enqueued more; stop only when nothing is pending. Pending
+                    // entries that two claims in a row could not take are other drainers':
+                    // wait the idle interval for their batches to end instead of asking the
+                    // store again at once.
                     if try await store.backlog().count == 0 { return }
+                    if idleWithPending { try await client.clock.sleep(until: client.clock.now + wait(after: .idle)) }
+                    idleWithPending = true
                     continue
                 }
             }
+            idleWithPending = false
             let wait = wait(after: step)
             if wait > .zero { try await client.clock.sleep(until: client.clock.now + wait) }
         }

@@ -67,9 +67,10 @@ public protocol OutboxStore: Sendable {
     func pending(limit: Int) async throws -> [OutboxEntry]
     /// Claims up to `limit` pending entries that no other drainer holds, oldest first, for
     /// `lease`. With `groupsTogether`, entries of a ``OutboxEntry/group`` another drainer holds
-    /// are left for later. Default: ``pending(limit:)`` (a store for one drainer).
+    /// are left for later. (A store that only ever has one drainer may return
+    /// ``pending(limit:)``; there is no default, so that no store shares its work by accident.)
     func claim(limit: Int, lease: Duration, groupsTogether: Bool) async throws -> [OutboxEntry]
-    /// Gives claimed entries back unchanged (claimed but not sent). Default: nothing to do.
+    /// Gives claimed entries back unchanged (claimed but not sent).
     func release(_ keys: [String]) async throws
     /// Removes delivered entries by key.
     func acknowledge(_ keys: [String]) async throws
@@ -79,16 +80,6 @@ public protocol OutboxStore: Sendable {
     func deadLetter(_ letters: [DeadLetter]) async throws
     /// The number of pending entries and the oldest one's enqueue date.
     func backlog() async throws -> (count: Int, oldest: Date?)
-}
-
-extension OutboxStore {
-    /// A store for one drainer: its pending entries.
-    public func claim(limit: Int, lease: Duration, groupsTogether: Bool) async throws -> [OutboxEntry] {
-        try await pending(limit: limit)
-    }
-
-    /// A store for one drainer holds no claims.
-    public func release(_ keys: [String]) async throws {}
 }
 
 /// An ``OutboxStore`` in memory: fast, and lost with the process. For tests and for callers

@@ -55,6 +55,23 @@ import Testing
         #expect(await store.backlog().count == 0)
     }
 
+    @Test func claimsOnTheConcreteStoresHoldTheirEntries() async throws {
+        let clock = VirtualClock(mode: .manual)
+        let entries = (1...3).map { n in
+            OutboxEntry(sobject: "Payment__c", externalIdField: "Reference__c", externalId: "PAY-\(n)", fields: [:], enqueuedAt: clock.wallClockNow)
+        }
+        let memory = InMemoryOutboxStore(clock: clock)
+        await memory.enqueue(entries)
+        #expect(await memory.claim(limit: 2, lease: .seconds(60), groupsTogether: false).map(\.externalId) == ["PAY-1", "PAY-2"])
+        #expect(await memory.claim(limit: 2, lease: .seconds(60), groupsTogether: false).map(\.externalId) == ["PAY-3"])
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("claims-\(UUID().uuidString).journal").path
+        let journal = try FileJournalOutboxStore(path: path, clock: clock)
+        try await journal.enqueue(entries)
+        #expect(await journal.claim(limit: 2, lease: .seconds(60), groupsTogether: false).map(\.externalId) == ["PAY-1", "PAY-2"])
+        #expect(await journal.claim(limit: 2, lease: .seconds(60), groupsTogether: false).map(\.externalId) == ["PAY-3"])
+        await journal.close()
+    }
+
     @Test func aClaimOfMixedTypesSendsOneAndGivesTheRestBack() async throws {
         let clock = VirtualClock(mode: .autoAdvance)
         let org = SalesforceSimulator(clock: clock)
@@ -69,5 +86,75 @@ import Testing
         #expect(try await outbox.drainOnce() == .sent(delivered: 1, deadLettered: 0, retrying: 0))
         // The invoice was claimed with the payment and given back: the next claim takes it at once.
         #expect(try await store.claim(limit: 10, lease: .seconds(60), groupsTogether: false).map(\.externalId) == ["INV-1"])
+    }
+
+    /// Holds the first collections request until `release()`.
+    final class HoldFirstBatch: HTTPTransport {
+        let inner: any HTTPTransport
+        let arrived: AsyncStream<Void>.Continuation
+        private let gate: AsyncStream<Void>
+        private let open: AsyncStream<Void>.Continuation
+        private let held = Lock(false)
+
+        init(_ inner: any HTTPTransport, arrived: AsyncStream<Void>.Continuation) {
+            self.inner = inner
+            self.arrived = arrived
+            (gate, open) = AsyncStream<Void>.makeStream()
+        }
+
+        func release() { open.finish() }
+
+        func send(_ request: HTTPRequest) async throws -> HTTPResponse {
+            let first = request.method == .patch && held.withLock { held in defer { held = true }; return !held }
+            if first {
+                arrived.finish()
+                for await _ in gate {}
+            }
+            return try await inner.send(request)
+        }
+    }
+
+    /// Counts the claims made through it.
+    struct CountingClaims: OutboxStore {
+        let inner: InMemoryOutboxStore
+        let claims = Lock(0)
+
+        func enqueue(_ entries: [OutboxEntry]) async throws { await inner.enqueue(entries) }
+        func pending(limit: Int) async throws -> [OutboxEntry] { await inner.pending(limit: limit) }
+        func claim(limit: Int, lease: Duration, groupsTogether: Bool) async throws -> [OutboxEntry] {
+            claims.withLock { $0 += 1 }
+            return await inner.claim(limit: limit, lease: lease, groupsTogether: groupsTogether)
+        }
+        func release(_ keys: [String]) async throws { await inner.release(keys) }
+        func acknowledge(_ keys: [String]) async throws { await inner.acknowledge(keys) }
+        func recordAttempt(_ keys: [String]) async throws { await inner.recordAttempt(keys) }
+        func deadLetter(_ letters: [DeadLetter]) async throws { await inner.deadLetter(letters) }
+        func backlog() async throws -> (count: Int, oldest: Date?) { await inner.backlog() }
+    }
+
+    @Test(.timeLimit(.minutes(1))) func aDrainerWhoseWorkOthersHoldWaitsTheIdleIntervalInsteadOfSpinning() async throws {
+        let clock = VirtualClock(mode: .manual)
+        let org = SalesforceSimulator(clock: clock)
+        let (arrived, arrival) = AsyncStream<Void>.makeStream()
+        let transport = HoldFirstBatch(org, arrived: arrival)
+        let client = try SalesforceClient(configuration: SalesforceConfiguration(instanceURL: org.options.instanceURL), transport: transport,
+                                          tokenProvider: org.clientCredentialsProvider(), clock: clock)
+        let shared = InMemoryOutboxStore(clock: clock)
+        await shared.enqueue((1...50).map { n in
+            OutboxEntry(sobject: "Payment__c", externalIdField: "Reference__c", externalId: "PAY-\(n)", fields: [:], enqueuedAt: clock.wallClockNow)
+        })
+        let first = Task { try await Outbox(store: shared, client: client).drain() }
+        for await _ in arrived {}  // the first drainer holds every entry, its batch in flight
+
+        let second = CountingClaims(inner: shared)
+        let waiting = Task { try await Outbox(store: second, client: client, options: OutboxOptions(idleInterval: .seconds(1))).drain() }
+        #expect(await clock.waitForSleepers(1))
+        #expect(second.claims.withLock { $0 } == 2, "two empty claims, then a wait: \(second.claims.withLock { $0 }) claims")
+        transport.release()
+        try await first.value
+        await clock.advance(by: .seconds(1))
+        try await waiting.value
+        #expect(second.claims.withLock { $0 } == 3)
+        #expect(org.countsByValue(of: "Payment__c", field: "Reference__c").count == 50)
     }
 }

@@ -58,6 +58,10 @@ import Testing
         struct Crash: Error {}
         func enqueue(_ entries: [OutboxEntry]) async throws { try await inner.enqueue(entries) }
         func pending(limit: Int) async throws -> [OutboxEntry] { try await inner.pending(limit: limit) }
+        func claim(limit: Int, lease: Duration, groupsTogether: Bool) async throws -> [OutboxEntry] {
+            try await inner.claim(limit: limit, lease: lease, groupsTogether: groupsTogether)
+        }
+        func release(_ keys: [String]) async throws { try await inner.release(keys) }
         func acknowledge(_ keys: [String]) async throws {
             if !crashed { crashed = true; throw Crash() }
             try await inner.acknowledge(keys)
