@@ -59,13 +59,17 @@ public struct ChaosFault: Sendable {
     public var probability: Double
     /// Which requests it may hit.
     public var scope: Scope
+    /// The most times it strikes in a run; `nil` (the default) for no limit. With probability 1,
+    /// `limit: 2` hits exactly the first two matching requests: a fault a test can count on.
+    public var limit: Int?
 
     /// Creates a fault.
-    public init(_ effect: Effect, window: Range<Duration>? = nil, probability: Double = 1, scope: Scope = .all) {
+    public init(_ effect: Effect, window: Range<Duration>? = nil, probability: Double = 1, scope: Scope = .all, limit: Int? = nil) {
         self.effect = effect
         self.window = window
         self.probability = min(1, max(0, probability))
         self.scope = scope
+        self.limit = limit.map { max(0, $0) }
     }
 
     /// A name for statistics.
@@ -123,9 +127,9 @@ public struct ChaosFault: Sendable {
         ChaosFault(.connectionFailure, window: window, probability: probability)
     }
 
-    /// Responses lost after the server processed the request.
-    public static func lostResponses(probability: Double, window: Range<Duration>? = nil, scope: Scope = .dataAPI) -> ChaosFault {
-        ChaosFault(.lostResponse, window: window, probability: probability, scope: scope)
+    /// Responses lost after the server processed the request; at most `limit` of them.
+    public static func lostResponses(probability: Double, window: Range<Duration>? = nil, scope: Scope = .dataAPI, limit: Int? = nil) -> ChaosFault {
+        ChaosFault(.lostResponse, window: window, probability: probability, scope: scope, limit: limit)
     }
 
     /// Answers broken off half-way through the body, after the server processed the request.

@@ -26,6 +26,8 @@ public final class ChaosSchedule: Sendable {
     public let origin: ResilienceInstant
     private let random: RandomSource
     private let injected = Lock<[String: Int]>([:])
+    /// Strikes so far by fault index, for faults with a ``ChaosFault/limit``.
+    private let strikes = Lock<[Int: Int]>([:])
 
     /// Creates a schedule.
     ///
@@ -46,8 +48,10 @@ public final class ChaosSchedule: Sendable {
     public func plan(for request: HTTPRequest) -> Plan {
         let elapsed = clock.now - origin
         var plan = Plan(latency: .zero, outcome: nil)
-        for fault in faults where fault.applies(to: request, at: elapsed) {
+        for (index, fault) in faults.enumerated() where fault.applies(to: request, at: elapsed) {
+            if let limit = fault.limit, strikes.withLock({ $0[index, default: 0] }) >= limit { continue }
             guard random.nextUnit() < fault.probability else { continue }
+            if fault.limit != nil { strikes.withLock { $0[index, default: 0] += 1 } }
             injected.withLock { $0[fault.name, default: 0] += 1 }
             switch fault.effect {
             case .latency(let delay):

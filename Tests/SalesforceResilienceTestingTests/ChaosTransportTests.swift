@@ -46,6 +46,17 @@ import Testing
         #expect(org.records(of: "Payment__c").count == 1)
     }
 
+    @Test func aLimitedFaultStrikesExactlyItsLimitThenNeverAgain() async throws {
+        let clock = VirtualClock(mode: .manual)
+        let inner = MockTransport { _ in .status(200) }
+        let chaos = ChaosTransport(wrapping: inner, clock: clock, seed: 3, faults: [.lostResponses(probability: 1, limit: 2)])
+        var outcomes: [String] = []
+        for _ in 0..<5 { outcomes.append(await outcome(chaos)) }
+        #expect(outcomes == ["ambiguous", "ambiguous", "200", "200", "200"])
+        #expect(inner.requestCount == 5)
+        #expect(chaos.statistics == ["lost response": 2])
+    }
+
     @Test func aConnectionFailureNeverReachesTheServer() async throws {
         let inner = MockTransport { _ in .status(200) }
         let chaos = ChaosTransport(wrapping: inner, clock: VirtualClock(), seed: 1, faults: [.connectionFailures(probability: 1)])
