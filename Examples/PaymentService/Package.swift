@@ -89,6 +89,17 @@ let package = Package(
             ],
             path: "Benchmarks/TransportBenchmarks"
         ),
+        .executableTarget(
+            name: "FleetBenchmarks",
+            dependencies: [
+                "SalesforceResilienceAsyncHTTPClient", "SalesforceResiliencePostgres",
+                .product(name: "SalesforceResilience", package: "SalesforceResilience"),
+                .product(name: "SalesforceResilienceTesting", package: "SalesforceResilience"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/FleetBenchmarks"
+        ),
         .testTarget(
             name: "SalesforceResilienceAsyncHTTPClientTests",
             dependencies: [
