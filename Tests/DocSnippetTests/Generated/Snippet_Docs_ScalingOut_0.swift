@@ -11,6 +11,8 @@ enum Snippet_Docs_ScalingOut_0 {
     protocol OutboxStore: Sendable {
         func enqueue(_ entries: [OutboxEntry]) async throws
         func pending(limit: Int) async throws -> [OutboxEntry]
+        func claim(limit: Int, lease: Duration, groupsTogether: Bool) async throws -> [OutboxEntry]
+        func release(_ keys: [String]) async throws
         func acknowledge(_ keys: [String]) async throws
         func recordAttempt(_ keys: [String]) async throws
         func deadLetter(_ letters: [DeadLetter]) async throws
