@@ -16,12 +16,14 @@ bin="$(swift build --show-bin-path)/PaymentService"
 work="$(mktemp -d /tmp/fleet-drill.XXXXXX)"
 echo "fleet drill: $count payments; logs in $work" >&2
 
-pg="$(scripts/postgres-sandbox.sh start "$work/postgres")"
+# Its own folder: as root, the server runs as the postgres user, who cannot enter $work.
+pgdir="$(mktemp -d /tmp/fleet-drill-postgres.XXXXXX)"
+pg="$(scripts/postgres-sandbox.sh start "$pgdir")"
 pids=()
 cleanup() {
   for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
   [ -n "${sim:-}" ] && kill -9 "$sim" 2>/dev/null || true
-  scripts/postgres-sandbox.sh stop "$work/postgres"
+  scripts/postgres-sandbox.sh stop "$pgdir"
 }
 trap cleanup EXIT
 
