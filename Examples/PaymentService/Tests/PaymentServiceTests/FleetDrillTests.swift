@@ -43,24 +43,9 @@ import Glibc
         }
     }
 
-    /// A database of its own on the test server, for the whole fleet.
-    func freshDatabase() async throws -> String {
-        let base = try await TestServer.shared.url()
-        let name = "drill_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(12).lowercased()
-        let admin = try FleetDatabase(url: base, maximumConnections: 2)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await admin.client.run() }
-            try await admin.client.query("CREATE DATABASE \(unescaped: name)")
-            group.cancelAll()
-        }
-        guard var components = URLComponents(string: base) else { throw TestServerError(description: "\(base) is not a URL") }
-        components.path = "/" + name
-        return components.string ?? base
-    }
-
     @Test(.timeLimit(.minutes(4))) func fourServicesLoseNothingAndDuplicateNothingThroughKillsAStormAndLostAnswers() async throws {
         let count = 10_000
-        let postgres = try await freshDatabase()
+        let postgres = try await FleetSupport.freshDatabase()
         let (killPoint, killNow) = AsyncStream<Void>.makeStream()
         let (restartPoint, restartNow) = AsyncStream<Void>.makeStream()
         let clock = SystemClock()
