@@ -238,5 +238,6 @@ if wanted("c") { try await benchmarkC() }
 if wanted("d") { try await benchmarkD() }
 if wanted("f") { try await benchmarkF() }
 if wanted("h") { try await benchmarkH() }
+if wanted("i") { try await benchmarkI() }
 // Real time, about two minutes: only when asked for.
 if chosen.contains("g") { try await benchmarkG() }

@@ -16,7 +16,7 @@ import Testing
         #expect(summary.tokenRefreshes >= 1)   // the mid-storm session expiry was handled
         #expect(summary.apiCalls < 400)        // 2,000 payments in collections, not one call each
         let drain = try #require(summary.drainAfterStormSeconds)
-        // The breaker probes every 10 s and the outbox sends its batch as the probe, so the
+        // The breaker probes every 8 s and the outbox sends its batch as the probe, so the
         // backlog clears within seconds of the storm's end, not after a backoff of its own.
         #expect(drain <= 15)
     }

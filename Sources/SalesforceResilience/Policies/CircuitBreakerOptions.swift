@@ -9,10 +9,10 @@ public struct CircuitBreakerOptions: Sendable, Hashable {
     public var minimumThroughput: Int
     /// The sliding window for the failure ratio. Default 30 s.
     public var samplingWindow: Duration
-    /// How long the breaker stays open before probing. Default 10 s: one probe per 10 s is
-    /// cheap during an outage of any length, and work resumes at most 10 s after Salesforce
-    /// does (5 s on average). It stays open at least as
-    /// long as the server's `Retry-After`, up to ``maxBreakDuration``.
+    /// How long the breaker stays open before probing. Default 8 s: one probe per 8 s is cheap
+    /// during an outage of any length, and work resumes at most about 8 s after Salesforce does
+    /// (measured over 100 storms: 4.3–4.7 s median, 8.3 s worst; benchmark (i)). It stays open
+    /// at least as long as the server's `Retry-After`, up to ``maxBreakDuration``.
     public var breakDuration: Duration
     /// The longest a server's `Retry-After` can keep the breaker open. Default 300 s.
     public var maxBreakDuration: Duration
@@ -25,7 +25,7 @@ public struct CircuitBreakerOptions: Sendable, Hashable {
         failureRatioThreshold: Double = 0.5,
         minimumThroughput: Int = 20,
         samplingWindow: Duration = .seconds(30),
-        breakDuration: Duration = .seconds(10),
+        breakDuration: Duration = .seconds(8),
         maxBreakDuration: Duration = .seconds(300),
         halfOpenMaxProbes: Int = 1
     ) {
