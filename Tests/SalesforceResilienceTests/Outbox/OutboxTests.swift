@@ -134,6 +134,22 @@ import Testing
         #expect(try await outbox.backlog().count == 10)
     }
 
+    @Test func afterAnOutageTheNextBatchGoesOutAsTheProbeNotAfterTheOutboxsOwnBackoff() async throws {
+        // A storm of 100 s, an outbox whose own backoff would wait minutes, a breaker that
+        // probes every 8 s: the first batch after the storm is the first probe after it.
+        let (org, _, client) = try setUp(faults: [.serviceUnavailable(from: .seconds(1), for: .seconds(100))])
+        _ = try await client.tokens.token()
+        let outbox = Outbox(store: InMemoryOutboxStore(clock: clock), client: client,
+                            options: OutboxOptions(retryBackoff: Backoff(initial: .seconds(120), multiplier: 2, maximum: .seconds(600))))
+        try await enqueuePayments(outbox, 1...10)
+        await clock.advance(by: .seconds(2))  // the storm has begun
+        try await outbox.drain()
+        let stormEnd = Duration.seconds(101)
+        #expect(org.records(of: "Payment__c").count == 10)
+        #expect(clock.elapsed >= stormEnd && clock.elapsed <= stormEnd + CircuitBreakerOptions.default.breakDuration + .seconds(1),
+                "delivered \(clock.elapsed - stormEnd) after the storm")
+    }
+
     @Test func anExhaustedAPILimitPausesDraining() async throws {
         let (org, _, client) = try setUp(options: SimulatorOptions(dailyAPILimit: 1))
         let outbox = Outbox(store: InMemoryOutboxStore(), client: client, options: OutboxOptions(limitPause: .seconds(900)))
