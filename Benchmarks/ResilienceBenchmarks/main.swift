@@ -241,3 +241,5 @@ if wanted("h") { try await benchmarkH() }
 if wanted("i") { try await benchmarkI() }
 // Real time, about two minutes: only when asked for.
 if chosen.contains("g") { try await benchmarkG() }
+// Real time, 40 seconds: only when asked for.
+if chosen.contains("j") { try await benchmarkJ() }

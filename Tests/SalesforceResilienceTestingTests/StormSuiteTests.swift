@@ -88,10 +88,9 @@ struct StormScenario {
 }
 
 @Suite struct StormSuiteTests {
-    /// Requests that may reach Salesforce during the five-minute storm: one probe per 8 s break
-    /// is 38, plus the few failures that open the breaker. Without the breaker and the budget,
-    /// 40 payments × 5 attempts would send about 150 requests into the storm.
-    static let stormCallBound = 45
+    /// Requests that may reach Salesforce during the five-minute storm (the in-memory and the
+    /// wire drill are the same storm).
+    static let stormCallBound = WireStormDrill.stormRequestBound
 
     @Test func everyPaymentLandsExactlyOnceThroughTheStormForAHundredSeeds() async throws {
         let reports = try await withThrowingTaskGroup(of: StormScenario.Report.self) { group in

@@ -2,7 +2,7 @@ import Foundation
 
 /// A Salesforce REST client whose every call runs through the resilience pipeline:
 ///
-/// `Admission → [call middleware] → Metrics → Deadline → Retry → [attempt middleware] → CircuitBreaker → Auth → LimitsObserver → transport`
+/// `Admission → [call middleware] → Metrics → Deadline → Retry → [attempt middleware] → CircuitBreaker → AdaptiveThrottle → Auth → LimitsObserver → transport`
 ///
 /// Operations (``upsert(_:externalIdField:value:fields:priority:)``, ``query(_:as:priority:)``…)
 /// only describe requests; the pipeline retries, refreshes tokens and fails fast.
@@ -23,6 +23,8 @@ public final class SalesforceClient: Sendable {
     public let tokens: TokenStore
     /// The circuit breakers, one per host.
     public let breakers: CircuitBreakerRegistry
+    /// The send rate every caller of this client shares when Salesforce throttles it.
+    public let throttle: AdaptiveThrottle
     /// The client-wide retry budget.
     public let retryBudget: RetryBudget
     /// The API budget guard, fed by `Sforce-Limit-Info` on every response.
@@ -69,6 +71,8 @@ public final class SalesforceClient: Sendable {
             provider: tokenProvider, clock: clock, events: events,
             credentials: configuration.credentialStore ?? InMemoryCredentialStore(), options: configuration.tokenRefresh)
         let breakers = CircuitBreakerRegistry(options: configuration.circuitBreaker, clock: clock, events: events)
+        let throttle = AdaptiveThrottle(options: configuration.adaptiveThrottle, clock: clock, events: events)
+        self.throttle = throttle
         let budget = RetryBudget(options: configuration.retryBudget)
         let budgetGuard = APIBudgetGuard(options: configuration.apiBudget, events: events)
         let modes = ModeSwitch(configuration.initialMode, events: events)
@@ -85,6 +89,7 @@ public final class SalesforceClient: Sendable {
                 RetryMiddleware(policy: configuration.retryPolicy, budget: budget, clock: clock, classifier: classifier, events: events, random: random),
             ] + configuration.attemptMiddleware + [
                 CircuitBreakerMiddleware(registry: breakers, classifier: classifier, clock: clock),
+            ] + (configuration.adaptiveThrottle.isEnabled ? [AdaptiveThrottleMiddleware(throttle: throttle, classifier: classifier, clock: clock)] : []) + [
                 AuthMiddleware(tokens: tokens),
                 LimitsObserverMiddleware(budget: budgetGuard),
             ],

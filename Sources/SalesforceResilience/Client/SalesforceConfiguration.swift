@@ -47,6 +47,9 @@ public struct SalesforceConfiguration: Sendable {
     /// The token endpoint's guards: refresh-loop detection, the cool-down after a refusal, the
     /// wait for another process's refresh.
     public var tokenRefresh: TokenRefreshOptions = .default
+    /// The client's own send rate under throttling: lowered on 429 and concurrency-limit
+    /// answers, raised again when they stop. Default on (``AdaptiveThrottleOptions/default``).
+    public var adaptiveThrottle: AdaptiveThrottleOptions = .default
 
     /// The default API version.
     public static let defaultAPIVersion = "62.0"

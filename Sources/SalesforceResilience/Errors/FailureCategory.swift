@@ -73,11 +73,12 @@ public enum FailureCategory: String, Sendable, Hashable, CaseIterable {
 
     /// Whether the failure says the server is unhealthy, and so counts toward opening a breaker.
     ///
-    /// Row-lock contention, auth failures, code bugs and the org's request limits prove the server
-    /// is answering.
+    /// Row-lock contention, auth failures, code bugs, throttling and the org's request limits
+    /// prove the server is answering. A 429 is answered by slowing down (``AdaptiveThrottle``),
+    /// not by refusing every call for a break.
     public var countsAsBreakerFailure: Bool {
         switch self {
-        case .transientServer, .throttled, .transientNetwork, .ambiguousNetwork: true
+        case .transientServer, .transientNetwork, .ambiguousNetwork: true
         default: false
         }
     }

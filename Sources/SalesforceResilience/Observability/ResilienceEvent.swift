@@ -38,6 +38,9 @@ public enum ResilienceEvent: Sendable, Hashable {
     case outboxPaused(reason: FailureCategory, duration: Duration)
     /// A Bulk API job changed state (as seen by polling, or aborted by this client).
     case bulkJobStateChanged(jobID: String, state: BulkJobState, processed: Int, failed: Int)
+    /// The client's own send rate changed after Salesforce throttled it: lowered to this many
+    /// requests per second, or lifted (`nil`) after a quiet spell. See ``AdaptiveThrottle``.
+    case sendRateChanged(requestsPerSecond: Double?)
 }
 
 /// Why the retry middleware stopped retrying a retryable failure.

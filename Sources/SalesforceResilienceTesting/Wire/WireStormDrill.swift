@@ -12,6 +12,11 @@ import SalesforceResilience
 /// #expect(report.landedOnce == report.payments && report.duplicates.isEmpty && report.incompleteRequests == 0)
 /// ```
 public enum WireStormDrill {
+    /// The most requests a client should send into the drill's five-minute storm: one probe per
+    /// 8 s break is 38, plus the few failures that open the breaker. Without a breaker and a
+    /// retry budget, 40 payments × 5 attempts send about 150.
+    public static let stormRequestBound = 45
+
     /// What happened, measured at the server and in the org.
     public struct Report: Sendable, CustomStringConvertible {
         /// The seed the run replays from.

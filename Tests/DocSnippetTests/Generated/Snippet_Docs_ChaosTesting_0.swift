@@ -37,7 +37,7 @@ enum Snippet_Docs_ChaosTesting_0 {
         let counts = org.countsByValue(of: "Payment__c", field: "Reference__c")
         #expect(counts.count == 40, "seed \(seed)")
         #expect(org.duplicates(of: "Payment__c", field: "Reference__c").isEmpty, "seed \(seed)")
-        #expect((chaos.statistics["status 503"] ?? 0) <= 40, "seed \(seed): too many calls into the storm")
+        #expect((chaos.statistics["status 503"] ?? 0) <= 45, "seed \(seed): too many calls into the storm")  // one probe per 8 s
     }
     static func run() async throws {
 

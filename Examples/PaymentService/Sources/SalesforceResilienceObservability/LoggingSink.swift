@@ -67,6 +67,9 @@ enum LogLine {
             return (.info, "salesforce outbox paused", ["reason": "\(reason.rawValue)", "duration_ms": "\(milliseconds(duration))"])
         case .bulkJobStateChanged(let jobID, let state, let processed, let failed):
             return (.info, "salesforce bulk job \(state.rawValue)", ["job": "\(jobID)", "processed": "\(processed)", "failed": "\(failed)"])
+        case .sendRateChanged(let rate):
+            return (.info, rate == nil ? "salesforce send rate limit lifted" : "salesforce send rate lowered",
+                    ["requests_per_second": "\(rate.map { String(format: "%.1f", $0) } ?? "unlimited")"])
         }
     }
 

@@ -25,6 +25,7 @@ import SalesforceResilience
 /// | `salesforce_outbox_dead_letters_total` | counter | `sobject` | each record given up |
 /// | `salesforce_outbox_pauses_total` | counter | `reason` | each pause of the drain |
 /// | `salesforce_fallbacks_served_total` | counter | `reason` | a cached result served |
+/// | `salesforce_send_rate_limit` | gauge | — | the adaptive throttle's requests per second; 0 while there is no limit |
 ///
 /// Counters and timers come from ``sink``; gauges that read state (API usage, backlog, breakers,
 /// mode) are refreshed by ``observe(_:)`` and ``observe(_:)-(Outbox)``: call them before a
@@ -73,6 +74,8 @@ public final class ResilienceMetrics: Sendable {
             counter("outbox_pauses_total", ["reason": reason.rawValue]).increment()
         case .fallbackServed(_, _, let reason):
             counter("fallbacks_served_total", ["reason": reason.rawValue]).increment()
+        case .sendRateChanged(let rate):
+            gauge("send_rate_limit", [:]).record(rate ?? 0)
         case .attemptStarted, .retriesExhausted, .breakerRejected, .apiUsageThresholdCrossed, .bulkJobStateChanged:
             break
         }

@@ -31,7 +31,7 @@ import Glibc
             }
             #expect(report.landedOnce == report.payments, "\(report)")
             #expect(report.duplicates.isEmpty && report.hung.isEmpty, "\(report)")
-            #expect(report.stormRequests <= 40, "\(report)")
+            #expect(report.stormRequests <= WireStormDrill.stormRequestBound, "\(report)")
             #expect(report.incompleteRequests == 0, "\(report)")
             lost += report.lostAnswers
         }

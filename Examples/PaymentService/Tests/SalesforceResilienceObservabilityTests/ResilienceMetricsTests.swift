@@ -51,4 +51,13 @@ import Testing
         metrics.record(.tokenAdopted(revision: 8))
         #expect(try factory.expectCounter("salesforce_tokens_adopted_total").totalValue == 2)
     }
+
+    @Test func theSendRateGaugeFollowsTheAdaptiveThrottle() throws {
+        let factory = TestMetrics()
+        let metrics = ResilienceMetrics(factory: factory)
+        metrics.record(.sendRateChanged(requestsPerSecond: 42.5))
+        #expect(try factory.expectGauge("salesforce_send_rate_limit").lastValue == 42.5)
+        metrics.record(.sendRateChanged(requestsPerSecond: nil))
+        #expect(try factory.expectGauge("salesforce_send_rate_limit").lastValue == 0)
+    }
 }

@@ -1,0 +1,180 @@
+import Foundation
+
+/// Settings for ``AdaptiveThrottle``.
+public struct AdaptiveThrottleOptions: Sendable, Hashable {
+    /// Whether the client lowers its own send rate when Salesforce throttles it. Default `true`.
+    public var isEnabled: Bool
+    /// The share of the send rate kept after a throttling answer (a 429, or a concurrency
+    /// `REQUEST_LIMIT_EXCEEDED`). Default 0.85: gentle, so that the rate settles close under
+    /// the server's limit instead of sawing far below it.
+    public var decrease: Double
+    /// How fast the rate climbs back while no throttling answer comes, as a share of the rate
+    /// set at the last decrease, per second. Default 0.05: back to where it was throttled in
+    /// about three seconds.
+    public var recoveryPerSecond: Double
+    /// The lowest send rate, in requests per second. Default 1.
+    public var minimumRate: Double
+    /// After this long without a throttling answer the limit is lifted altogether. Default 60 s.
+    public var liftAfter: Duration
+
+    /// Creates options; out-of-range values are raised or lowered to the nearest sensible one
+    /// (`decrease` within 0.1…0.99, rates and durations above zero).
+    public init(isEnabled: Bool = true, decrease: Double = 0.85, recoveryPerSecond: Double = 0.05, minimumRate: Double = 1,
+                liftAfter: Duration = .seconds(60)) {
+        self.isEnabled = isEnabled
+        self.decrease = min(0.99, max(0.1, decrease.isFinite ? decrease : 0.85))
+        self.recoveryPerSecond = max(0.001, recoveryPerSecond.isFinite ? recoveryPerSecond : 0.05)
+        self.minimumRate = max(0.01, minimumRate.isFinite ? minimumRate : 1)
+        self.liftAfter = liftAfter.atLeast(.seconds(1))
+    }
+
+    /// The defaults.
+    public static let `default` = AdaptiveThrottleOptions()
+}
+
+/// The client's own send rate, lowered when Salesforce throttles and raised again when it
+/// stops: an adaptive token bucket shared by every caller of one client, as the AWS SDKs'
+/// adaptive retry mode does, so that a throttled integration does not keep arriving at the
+/// limit.
+///
+/// Until the first throttling answer there is no limit. On one, the rate becomes
+/// ``AdaptiveThrottleOptions/decrease`` × the rate actually sent in the last second (or × the
+/// current limit, if lower); further throttling answers within the same second do not lower it
+/// again. Each request then takes the next free slot (1 / rate apart). The rate climbs back
+/// linearly while requests succeed, and the limit is lifted after
+/// ``AdaptiveThrottleOptions/liftAfter`` without throttling.
+public final class AdaptiveThrottle: Sendable {
+    struct State {
+        /// Requests per second; `nil` while unlimited.
+        var rate: Double?
+        /// The rate set at the last decrease, which recovery is a share of.
+        var floor: Double = 0
+        var nextSlot: ResilienceInstant = .origin
+        var lastDecrease: ResilienceInstant?
+        var lastIncrease: ResilienceInstant = .origin
+        /// Requests sent in the current and the previous whole second.
+        var window: Int64 = .min
+        var sentThisWindow = 0
+        var sentLastWindow = 0
+    }
+
+    /// The options in force.
+    public let options: AdaptiveThrottleOptions
+    private let clock: any ResilienceClock
+    private let events: ResilienceEventSink
+    private let state = Lock(State())
+
+    /// Creates a throttle on `clock`.
+    public init(options: AdaptiveThrottleOptions = .default, clock: any ResilienceClock = SystemClock(), events: ResilienceEventSink = .none) {
+        self.options = options
+        self.clock = clock
+        self.events = events
+    }
+
+    /// The send rate in requests per second; `nil` while there is no limit.
+    public var rate: Double? { state.withLock { $0.rate } }
+
+    /// Takes the next slot for a request; returns how long to wait before sending it, or `nil`
+    /// (and takes nothing) if that slot would not come before `deadline`.
+    public func acquire(before deadline: ResilienceInstant? = nil) -> Duration? {
+        let now = clock.now
+        return state.withLock { state in
+            roll(&state, to: now)
+            guard let rate = state.rate else {
+                state.sentThisWindow += 1
+                return .zero
+            }
+            let slot = max(now, state.nextSlot)
+            if let deadline, slot >= deadline { return nil }
+            state.sentThisWindow += 1
+            state.nextSlot = slot + .nanoseconds(Int64(1e9 / rate))
+            return slot - now
+        }
+    }
+
+    /// Salesforce throttled a request: lower the rate (once per second at most).
+    public func recordThrottled() {
+        guard options.isEnabled else { return }
+        let now = clock.now
+        let changed: Double? = state.withLock { state in
+            if let last = state.lastDecrease, now - last < .seconds(1) { return nil }
+            roll(&state, to: now)
+            let sent = Double(max(state.sentLastWindow, state.sentThisWindow))
+            let current = state.rate.map { min($0, max(sent, options.minimumRate)) } ?? max(sent, options.minimumRate)
+            let lowered = max(options.minimumRate, current * options.decrease)
+            state.rate = lowered
+            state.floor = lowered
+            state.lastDecrease = now
+            state.lastIncrease = now
+            return lowered
+        }
+        if let changed { events.emit(.sendRateChanged(requestsPerSecond: changed)) }
+    }
+
+    /// A request went through: raise the rate with the time passed, or lift the limit.
+    public func recordSuccess() {
+        let now = clock.now
+        let changed: Double?? = state.withLock { state in
+            guard let rate = state.rate else { return nil }
+            if let last = state.lastDecrease, now - last >= options.liftAfter {
+                state.rate = nil
+                return .some(nil)
+            }
+            let elapsed = (now - state.lastIncrease).seconds
+            guard elapsed > 0 else { return nil }
+            state.rate = rate + state.floor * options.recoveryPerSecond * elapsed
+            state.lastIncrease = now
+            return nil
+        }
+        if let lifted = changed { events.emit(.sendRateChanged(requestsPerSecond: lifted)) }
+    }
+
+    /// Moves the send counts to the whole second `now` falls in.
+    private func roll(_ state: inout State, to now: ResilienceInstant) {
+        let window = now.sinceOrigin.components.seconds
+        if window != state.window {
+            state.sentLastWindow = window == state.window &+ 1 ? state.sentThisWindow : 0
+            state.sentThisWindow = 0
+            state.window = window
+        }
+    }
+}
+
+/// Paces each attempt through the client's ``AdaptiveThrottle`` and tells it what Salesforce
+/// answered: throttling answers lower the rate, the rest raise it again. Sits inside the retry,
+/// so a retried attempt takes a slot like any other.
+public struct AdaptiveThrottleMiddleware: Middleware {
+    /// The throttle, one per client.
+    public let throttle: AdaptiveThrottle
+    private let classifier: OutcomeClassifier
+    private let clock: any ResilienceClock
+
+    /// Creates the middleware.
+    public init(throttle: AdaptiveThrottle, classifier: OutcomeClassifier = OutcomeClassifier(), clock: any ResilienceClock = SystemClock()) {
+        self.throttle = throttle
+        self.classifier = classifier
+        self.clock = clock
+    }
+
+    /// Waits for a slot, sends, and reports the outcome.
+    public func intercept(_ request: HTTPRequest, context: RequestContext, next: MiddlewareNext) async throws -> HTTPResponse {
+        let now = clock.now
+        guard let wait = throttle.acquire(before: context.deadline) else {
+            // The slot would come after the call's deadline: fail now, and leave the slot to others.
+            throw DeadlineExceededError(operation: context.operation, deadline: context.deadline ?? now)
+        }
+        if wait > .zero { try await clock.sleep(until: now + wait) }
+        do {
+            let response = try await next(request, context)
+            throttle.recordSuccess()
+            return response
+        } catch {
+            switch classifier.classify(error) {
+            case .throttled, .requestLimited: throttle.recordThrottled()
+            case .cancelled, .circuitOpen, .deadlineExceeded, .shed: break
+            default: throttle.recordSuccess()  // the server answered without throttling
+            }
+            throw error
+        }
+    }
+}
