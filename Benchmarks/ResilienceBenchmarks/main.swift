@@ -75,7 +75,7 @@ nonisolated func benchmarkA() async throws {
         full.append(try await measure(iterations) { checksum &+= try await client.send(request, context: context).status })
     }
     let (b, f) = (median(bare), median(full))
-    print(String(format: "(a) pipeline cost per request: %.0f ns through Admission → Metrics → Deadline → Retry → Breaker → Auth → LimitsObserver vs %.0f ns for the bare transport call (%.0f×, +%.1f µs); median of 5 × %d (checksum %d)",
+    print(String(format: "(a) pipeline cost per request: %.0f ns through Admission → Metrics → Deadline → Retry → Breaker → AdaptiveThrottle → Auth → LimitsObserver vs %.0f ns for the bare transport call (%.0f×, +%.1f µs); median of 5 × %d (checksum %d)",
                  f, b, f / b, (f - b) / 1000, iterations, checksum))
 }
 
