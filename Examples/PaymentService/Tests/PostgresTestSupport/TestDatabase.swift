@@ -2,6 +2,7 @@ import Foundation
 import PostgresNIO
 import SalesforceResilience
 import SalesforceResiliencePostgres
+import SalesforceResilienceTesting
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -30,40 +31,31 @@ public actor TestServer {
 
     private static func startSandbox() async throws -> String {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("paymentservice-tests-\(getpid())").path
-        let (status, output) = run(script.path, ["start", directory])
+        let (status, output) = await run(["start", directory])
         guard status == 0 else { throw TestServerError(description: "could not start PostgreSQL with \(script.path): \(output)") }
         Self.directory = directory
         atexit {
-            if let directory = TestServer.directory { _ = TestServer.run(TestServer.script.path, ["stop", directory]) }
+            guard let directory = TestServer.directory else { return }
+            // At exit there is no task to wait in: wait for the script's end with waitpid (its own
+            // watcher thread may reap it first, and then this returns at once).
+            guard let stop = try? ChildProcess(TestServer.script, arguments: ["stop", directory], environment: TestServer.environment) else { return }
+            var status: Int32 = 0
+            while waitpid(stop.processIdentifier, &status, 0) < 0 && errno == EINTR {}
         }
         return output.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    /// Runs `path` with `arguments` and waits for it, its output in a file. Not Foundation's
-    /// Process: it waits for every process that inherited its watch socket, and the server this
-    /// script starts lives on.
-    static func run(_ path: String, _ arguments: [String]) -> (Int32, String) {
-        let log = FileManager.default.temporaryDirectory.appendingPathComponent("postgres-sandbox-\(UUID().uuidString).log").path
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        let argv = ([path] + arguments).map { strdup($0) } + [nil]
-        defer { for pointer in argv { free(pointer) } }
-        let environment: [UnsafeMutablePointer<CChar>?] = [strdup("PATH=/usr/sbin:/usr/bin:/sbin:/bin"), nil]
-        defer { for pointer in environment { free(pointer) } }
-        var pid: pid_t = 0
-        guard posix_spawn(&pid, path, &actions, nil, argv, environment) == 0 else { return (-1, "cannot run \(path)") }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0, errno == EINTR {}
-        let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
-        unlink(log)
-        return ((status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f), output)
+    static let environment = ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin"]
+
+    /// Runs the sandbox script with `arguments`; its exit status, and its standard output (or its
+    /// errors, if it failed). The server it starts does not keep the script's pipes open.
+    static func run(_ arguments: [String]) async -> (Int32, String) {
+        guard let process = try? ChildProcess(script, arguments: arguments, environment: environment) else { return (-1, "cannot run \(script.path)") }
+        let status = await process.exitStatus()
+        return (status, status == 0 ? process.standardOutput : process.errorLines.joined(separator: "\n"))
     }
 }
 
-/// The test server could not be started.
 public struct TestServerError: Error, CustomStringConvertible {
     /// Why, with the script's output.
     public var description: String

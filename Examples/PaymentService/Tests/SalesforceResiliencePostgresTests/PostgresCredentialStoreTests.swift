@@ -72,10 +72,11 @@ import Testing
             let peer = try FleetDatabase(url: try await TestServer.shared.url(), schema: database.schema)
             let pool = Task { await peer.client.run() }
             let (holding, held) = AsyncStream<Void>.makeStream()
+            let (never, keepOpen) = AsyncStream<Void>.makeStream()
             let holder = Task {
                 try await PostgresCredentialStore(database: peer).withRefreshLock(timeout: .seconds(5)) {
                     held.finish()
-                    try await Task.sleep(for: .seconds(3_600))  // never returns: the holder dies first
+                    for await _ in never {}  // ends only when the holder is cancelled: it dies holding the lock
                     return 0
                 }
             }
@@ -85,6 +86,7 @@ import Testing
             pool.cancel()
             await pool.value
             #expect(try await PostgresCredentialStore(database: database).withRefreshLock(timeout: .seconds(10)) { 7 } == 7)
+            keepOpen.finish()
         }
     }
 
