@@ -103,10 +103,10 @@ public struct URLSessionTransport: HTTPTransport {
         if options.connections == .freshPerAttempt {
             urlRequest.setValue("close", forHTTPHeaderField: "Connection")
         }
-        if let session { return try await send(urlRequest, on: session) }
+        if let session { return try await send(urlRequest, on: session, timeout: timeout) }
         let session = Self.freshSessions.borrow()
         do {
-            let response = try await send(urlRequest, on: session)
+            let response = try await send(urlRequest, on: session, timeout: timeout)
             Self.freshSessions.giveBack(session, connectionClosed: FreshConnectionSessions.saysClose(response.headers))
             return response
         } catch {
@@ -115,14 +115,12 @@ public struct URLSessionTransport: HTTPTransport {
         }
     }
 
-    private func send(_ urlRequest: URLRequest, on session: URLSession) async throws -> HTTPResponse {
-        let timeout = options.attemptTimeout.atLeast(OptionLimits.timeout)
-        let urlRequestCopy = urlRequest
+    private func send(_ urlRequest: URLRequest, on session: URLSession, timeout: Duration) async throws -> HTTPResponse {
         let limiter = ResponseLimiter(limit: options.maxResponseBytes)
         return try await withThrowingTaskGroup(of: HTTPResponse.self) { group in
             group.addTask {
                 do {
-                    let (data, response) = try await session.data(for: urlRequestCopy, delegate: limiter)
+                    let (data, response) = try await session.data(for: urlRequest, delegate: limiter)
                     // The last piece may have completed the transfer before the cancel took hold.
                     guard !limiter.exceeded, data.count <= limiter.limit else { throw limiter.error }
                     guard let http = response as? HTTPURLResponse else {

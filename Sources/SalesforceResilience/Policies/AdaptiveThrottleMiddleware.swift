@@ -1,0 +1,38 @@
+/// Paces each attempt through the client's ``AdaptiveThrottle`` and tells it what Salesforce
+/// answered: throttling answers lower the rate, the rest raise it again. Sits inside the retry,
+/// so a retried attempt takes a slot like any other.
+public struct AdaptiveThrottleMiddleware: Middleware {
+    /// The throttle, one per client.
+    public let throttle: AdaptiveThrottle
+    private let classifier: OutcomeClassifier
+    private let clock: any ResilienceClock
+
+    /// Creates the middleware.
+    public init(throttle: AdaptiveThrottle, classifier: OutcomeClassifier = OutcomeClassifier(), clock: any ResilienceClock = SystemClock()) {
+        self.throttle = throttle
+        self.classifier = classifier
+        self.clock = clock
+    }
+
+    /// Waits for a slot, sends, and reports the outcome.
+    public func intercept(_ request: HTTPRequest, context: RequestContext, next: MiddlewareNext) async throws -> HTTPResponse {
+        let now = clock.now
+        guard let wait = throttle.acquire(before: context.deadline) else {
+            // The slot would come after the call's deadline: fail now, and leave the slot to others.
+            throw DeadlineExceededError(operation: context.operation, deadline: context.deadline ?? now)
+        }
+        if wait > .zero { try await clock.sleep(until: now + wait) }
+        do {
+            let response = try await next(request, context)
+            throttle.recordSuccess()
+            return response
+        } catch {
+            switch classifier.classify(error) {
+            case .throttled, .requestLimited: throttle.recordThrottled()
+            case .cancelled, .circuitOpen, .deadlineExceeded, .shed: break
+            default: throttle.recordSuccess()  // the server answered without throttling
+            }
+            throw error
+        }
+    }
+}
