@@ -24,6 +24,8 @@ public actor TokenStore {
     /// The value of a token dropped by ``invalidate()``: the next fetch must not return it.
     private var dropped: String?
     private var inFlight: Task<AccessToken, any Error>?
+    /// Callers waiting on a fetch someone else started (tests watch it to order a race).
+    private(set) var joiners = 0
     private var refreshGuard: RefreshGuard
     /// The last token a request succeeded with (``confirm(_:)``), outside the actor so that
     /// confirming costs a lock, not a hop.
@@ -84,23 +86,36 @@ public actor TokenStore {
     }
 
     private func fetch(replacing stale: String?) async throws -> AccessToken {
-        if let inFlight { return try await inFlight.value }
-        let refresh = SharedRefresh(provider: provider, credentials: credentials, lockTimeout: options.lockTimeout, events: events)
-        let task = Task { try await refresh.run(replacing: stale) }
-        inFlight = task
-        do {
-            let token = try await task.value
-            current = token
-            dropped = nil
-            inFlight = nil
+        if let inFlight {
+            joiners += 1
+            defer { joiners -= 1 }
+            let token = try await cancellableValue(of: inFlight)
+            // A fetch that began before `stale` was known to be stale (the first load, say) can
+            // bring back the very token being replaced: refresh it properly instead.
+            if let stale, token.value == stale { return try await refresh(replacing: token) }
             return token
-        } catch {
-            current = nil
-            inFlight = nil
-            refreshGuard.fetchFailed(error, now: clock.now)
-            events.emit(.tokenRefreshFailed(reason: OutcomeClassifier().classify(error)))
-            throw error
         }
+        let refresh = SharedRefresh(provider: provider, credentials: credentials, lockTimeout: options.lockTimeout, events: events)
+        // The task runs on this actor and settles the state before it delivers its result, so a
+        // waiter that resumes first already finds `current` set and nothing in flight, and a
+        // caller that gives up (cancelled, its deadline passed) leaves it to finish for the others.
+        let task = Task {
+            do {
+                let token = try await refresh.run(replacing: stale)
+                current = token
+                dropped = nil
+                inFlight = nil
+                return token
+            } catch {
+                current = nil
+                inFlight = nil
+                refreshGuard.fetchFailed(error, now: clock.now)
+                events.emit(.tokenRefreshFailed(reason: OutcomeClassifier().classify(error)))
+                throw error
+            }
+        }
+        inFlight = task
+        return try await cancellableValue(of: task)
     }
 }
 

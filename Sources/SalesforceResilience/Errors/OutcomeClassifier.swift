@@ -82,14 +82,38 @@ public struct OutcomeClassifier: Sendable {
     }
 
     /// The category of one record's errors in an sObject Collections or Bulk answer, where the
-    /// request as a whole succeeded: the same table, read as a 400.
+    /// request as a whole succeeded: the same table, read as a 400, where in addition
+    /// `UNKNOWN_EXCEPTION` (an internal error of Salesforce's while saving that record) is
+    /// ``FailureCategory/transientServer``: retried, with a bound, rather than given up at once.
     public func classify(recordErrors errors: [SalesforceAPIError]) -> FailureCategory {
-        category(status: 400, errors: errors)
+        if !errors.contains(where: { overrides[$0.errorCode] != nil }), errors.contains(where: { Self.recordTransientCodes.contains($0.errorCode) }) {
+            return .transientServer
+        }
+        return category(status: 400, errors: errors)
     }
+
+    /// ``classify(recordErrors:)`` for a record of an upsert by external id, where
+    /// `DUPLICATE_VALUE` means two upserts of one new external id raced to create it: the record
+    /// exists now and the next upsert updates it, so it is retried as contention
+    /// (``FailureCategory/rowLockContention``). A duplicate on another unique field fails the same
+    /// way every time and is dead-lettered when its attempts run out.
+    public func classify(upsertRecordErrors errors: [SalesforceAPIError]) -> FailureCategory {
+        if overrides["DUPLICATE_VALUE"] == nil, errors.contains(where: { $0.errorCode == "DUPLICATE_VALUE" }) { return .rowLockContention }
+        return classify(recordErrors: errors)
+    }
+
+    /// Per-record codes a retry can fix: Salesforce's internal error while saving one record.
+    static let recordTransientCodes: Set<String> = ["UNKNOWN_EXCEPTION"]
 
     private func category(status: Int, errors: [SalesforceAPIError]) -> FailureCategory {
         // A gateway's 429 may carry REQUEST_LIMIT_EXCEEDED; it is still a request to slow down.
         if status == 429 { return .throttled }
+        // Row-lock contention often arrives wrapped: a trigger, flow or process that could not
+        // lock a related row fails the save with its own code (CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY,
+        // CANNOT_EXECUTE_FLOW_TRIGGER) and the lock error in its message.
+        if errors.contains(where: { overrides[$0.errorCode] == nil && $0.message.contains("UNABLE_TO_LOCK_ROW") }) {
+            return .rowLockContention
+        }
         for error in errors {
             if let category = overrides[error.errorCode] { return category }
             if error.errorCode == "REQUEST_LIMIT_EXCEEDED" { return Self.requestLimitCategory(message: error.message) }

@@ -135,45 +135,57 @@ public actor FileJournalOutboxStore: OutboxStore {
 
     /// See ``OutboxStore/claim(limit:lease:groupsTogether:)``. Claims are held in memory: they
     /// coordinate drainers in this process (the journal admits one process at a time).
-    public func claim(limit: Int, lease: Duration, groupsTogether: Bool) -> [OutboxEntry] {
+    public func claim(limit: Int, lease: Duration, groupsTogether: Bool) -> OutboxClaimBatch {
         state.claim(limit: limit, now: clock.now, until: clock.now + lease, groupsTogether: groupsTogether)
     }
 
     /// See ``OutboxStore/release(_:)``.
-    public func release(_ keys: [String]) { state.release(keys) }
+    public func release(_ claims: [OutboxClaim]) { state.release(claims, now: clock.now) }
 
     /// See ``OutboxStore/acknowledge(_:)``.
-    public func acknowledge(_ keys: [String]) throws {
-        guard !keys.isEmpty else { return }
+    @discardableResult
+    public func acknowledge(_ claims: [OutboxClaim]) throws -> [String] {
+        let keys = state.settle(claims, now: clock.now)
+        guard !keys.isEmpty else { return [] }
         try append(.acknowledge(keys))
         state.apply(.acknowledge(keys))
         try compactIfWorthIt()
+        return keys
     }
 
     /// See ``OutboxStore/recordAttempt(_:)``.
-    public func recordAttempt(_ keys: [String]) throws {
+    public func recordAttempt(_ claims: [OutboxClaim]) throws {
+        let keys = state.settle(claims, now: clock.now)
         guard !keys.isEmpty else { return }
-        try append(.attempt(keys))
+        do {
+            try append(.attempt(keys))
+        } catch {
+            state.release(claims, now: clock.now)
+            throw error
+        }
         state.apply(.attempt(keys))
     }
 
     /// Appends to the dead-letter file, then removes the entries; see ``OutboxStore/deadLetter(_:)``.
-    public func deadLetter(_ letters: [DeadLetter]) throws {
-        guard !letters.isEmpty else { return }
+    @discardableResult
+    public func deadLetter(_ letters: [DeadLetter]) throws -> [String] {
+        try requireOpen()
+        let taken = state.settle(letters, now: clock.now)
+        guard !taken.isEmpty else { return [] }
         var text = Data()
-        for letter in letters {
+        for letter in taken {
             text.append(try encoder.encode(letter))
             text.append(0x0A)
         }
-        try requireOpen()
         let file = open(deadLetterPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
         guard file >= 0 else { throw JournalError.system("cannot open \(deadLetterPath)") }
         defer { closeDescriptor(file) }
         fchmod(file, 0o600)
         try io.appendCuttingBack(file, text, path: deadLetterPath)
-        let keys = letters.map(\.entry.key)
+        let keys = taken.map(\.entry.key)
         try append(.deadLetter(keys))
         state.apply(.deadLetter(keys))
+        return keys
     }
 
     /// See ``OutboxStore/backlog()``.
@@ -238,6 +250,9 @@ public actor FileJournalOutboxStore: OutboxStore {
         guard descriptor >= 0 else { throw JournalError.system("cannot reopen \(path)") }
         var compacted = OutboxState()
         compacted.apply(.enqueue(live))
+        // The same versions, so claims made before the compaction still settle.
+        for entry in live { compacted.entries[entry.key]?.version = entry.version }
+        compacted.lastVersion = state.lastVersion
         compacted.leases = state.leases
         state = compacted
         journalBytes = data.count

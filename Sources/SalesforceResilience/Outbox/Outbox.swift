@@ -21,11 +21,16 @@ public struct OutboxOptions: Sendable {
     public var claimLease: Duration
     /// Never hand entries of one ``OutboxEntry/group`` to two drainers at once. Default `false`.
     public var groupsTogether: Bool
+    /// How many times a record that Salesforce refused for a transient reason (row lock,
+    /// `UNKNOWN_EXCEPTION`; see ``OutcomeClassifier/classify(upsertRecordErrors:)``) is sent
+    /// before it is dead-lettered with its last error. Default 10. Outages (a whole request
+    /// failing) never count toward it.
+    public var recordAttemptLimit: Int
 
     /// Creates options.
     public init(batchSize: Int = 200, retryBackoff: Backoff = Backoff(initial: .seconds(1), multiplier: 2, maximum: .seconds(60)),
                 limitPause: Duration = .seconds(900), idleInterval: Duration = .seconds(1), priority: RequestContext.Priority = .critical,
-                claimLease: Duration = .seconds(300), groupsTogether: Bool = false) {
+                claimLease: Duration = .seconds(300), groupsTogether: Bool = false, recordAttemptLimit: Int = 10) {
         self.batchSize = min(200, max(1, batchSize))
         self.retryBackoff = retryBackoff
         self.limitPause = limitPause
@@ -33,7 +38,12 @@ public struct OutboxOptions: Sendable {
         self.priority = priority
         self.claimLease = claimLease
         self.groupsTogether = groupsTogether
+        self.recordAttemptLimit = max(1, recordAttemptLimit)
     }
+
+    /// How long a batch may run after its claim: 80 % of the lease, so that a batch is over
+    /// (cancelled if need be) before another drainer can claim its entries.
+    public var batchTimeLimit: Duration { claimLease.atLeast(OptionLimits.longWait) * 0.8 }
 }
 
 /// What one ``Outbox/drainOnce()`` did.
@@ -153,52 +163,77 @@ public actor Outbox {
     }
 
     /// Sends one batch, or reports why not.
+    ///
+    /// A batch is bounded by ``OutboxOptions/batchTimeLimit``, inside its claim's lease, and
+    /// settled under that claim: an entry enqueued again while its batch was in flight stays
+    /// queued at its newer version. A batch that fails for a transient reason (an outage, a token
+    /// endpoint that does not answer, the time limit) goes back to the queue and the step reports
+    /// it as retrying; only what retrying cannot fix is thrown.
     public func drainOnce() async throws -> DrainStep {
         if let pause = pauseNeeded() {
             pauses += 1
             client.events.emit(.outboxPaused(reason: pause.0, duration: pause.1))
             return .paused(reason: pause.0, for: pause.1)
         }
-        let claimed = try await store.claim(limit: options.batchSize, lease: options.claimLease.atLeast(OptionLimits.longWait),
-                                            groupsTogether: options.groupsTogether)
+        let lease = options.claimLease.atLeast(OptionLimits.longWait)
+        let claimed = try await store.claim(limit: options.batchSize, lease: lease, groupsTogether: options.groupsTogether)
         guard let first = claimed.first else { return .idle }
+        let limit = client.clock.now + options.batchTimeLimit
         // One collections call is one sObject and external id field; the rest go back.
         let batch = claimed.filter { $0.sobject == first.sobject && $0.externalIdField == first.externalIdField }
         if batch.count < claimed.count {
-            try await store.release(claimed.filter { $0.sobject != first.sobject || $0.externalIdField != first.externalIdField }.map(\.key))
+            try await store.release(claimed.filter { $0.sobject != first.sobject || $0.externalIdField != first.externalIdField }.map(claimed.claim))
         }
         let records = batch.map { entry in entry.fields.merging([entry.externalIdField: .string(entry.externalId)]) { $1 } }
         let results: [RecordResult]
         do {
-            results = try await client.upsertCollection(first.sobject, externalIdField: first.externalIdField, records: records, priority: options.priority)
+            let client = self.client
+            let priority = options.priority
+            results = try await withTimeLimit(at: limit, clock: client.clock, expired: { OutboxBatchTimeLimitError() }) {
+                try await client.upsertCollection(first.sobject, externalIdField: first.externalIdField, records: records, priority: priority)
+            }
         } catch {
-            // Not sent, or cancelled: the batch is free for the next claim at once.
-            try? await store.release(batch.map(\.key))
-            throw error
+            // Not sent, or its answer lost: the batch is free for the next claim at once.
+            try? await store.release(batch.map(claimed.claim))
+            let category = error is OutboxBatchTimeLimitError ? .deadlineExceeded : client.configuration.classifier.classify(error)
+            guard category.isRetryable(idempotent: true) || category == .deadlineExceeded || category == .circuitOpen else { throw error }
+            failureStreak += 1
+            return .sent(delivered: 0, deadLettered: 0, retrying: batch.count)
         }
-        var acknowledged: [String] = []
-        var retry: [String] = []
+        var acknowledged: [OutboxClaim] = []
+        var retry: [OutboxClaim] = []
+        var outage: [OutboxClaim] = []
         var letters: [DeadLetter] = []
         var requestFailure: RecordResult.RequestFailure?
+        let classifier = client.configuration.classifier
         for (entry, result) in zip(batch, results) {
+            let claim = claimed.claim(entry)
             if result.success {
-                acknowledged.append(entry.key)
+                acknowledged.append(claim)
             } else if let failure = result.requestFailure {
                 requestFailure = failure
-                retry.append(entry.key)
-            } else if client.configuration.classifier.classify(recordErrors: result.errors).isRetryable(idempotent: true) {
-                retry.append(entry.key)
+                outage.append(claim)
+            } else if classifier.classify(upsertRecordErrors: result.errors).isRetryable(idempotent: true),
+                      entry.attempts + 1 < options.recordAttemptLimit {
+                retry.append(claim)
             } else {
-                let reason = result.errors.map { "\($0.errorCode): \($0.message)" }.joined(separator: "; ")
-                letters.append(DeadLetter(entry: entry, reason: reason.isEmpty ? "rejected without an error" : reason, at: client.clock.wallClockNow))
+                var reason = result.errors.map { "\($0.errorCode): \($0.message)" }.joined(separator: "; ")
+                if reason.isEmpty { reason = "rejected without an error" }
+                if entry.attempts + 1 >= options.recordAttemptLimit, classifier.classify(upsertRecordErrors: result.errors).isRetryable(idempotent: true) {
+                    reason = "gave up after \(entry.attempts + 1) attempts; last error: \(reason)"
+                }
+                letters.append(DeadLetter(entry: entry, reason: reason, at: client.clock.wallClockNow, claim: claim))
             }
         }
-        try await store.acknowledge(acknowledged)
-        try await store.deadLetter(letters)
+        let delivered = try await store.acknowledge(acknowledged)
+        let lettered = Set(try await store.deadLetter(letters))
         try await store.recordAttempt(retry)
-        for letter in letters { client.events.emit(.deadLettered(key: letter.entry.key, reason: letter.reason)) }
-        delivered += acknowledged.count
-        deadLettered += letters.count
+        try await store.release(outage)
+        for letter in letters where lettered.contains(letter.entry.key) {
+            client.events.emit(.deadLettered(key: letter.entry.key, reason: letter.reason))
+        }
+        self.delivered += delivered.count
+        deadLettered += lettered.count
         if let requestFailure {
             switch requestFailure.category {
             case .apiLimitExceeded:
@@ -211,8 +246,9 @@ public actor Outbox {
                 break
             }
         }
-        failureStreak = retry.isEmpty ? 0 : failureStreak + 1
-        return .sent(delivered: acknowledged.count, deadLettered: letters.count, retrying: retry.count)
+        let retrying = retry.count + outage.count
+        failureStreak = retrying == 0 ? 0 : failureStreak + 1
+        return .sent(delivered: delivered.count, deadLettered: lettered.count, retrying: retrying)
     }
 
     private func pauseNeeded() -> (FailureCategory, Duration)? {
@@ -231,6 +267,9 @@ public actor Outbox {
         client.breakers.all.values.compactMap(\.nextProbeAt).filter { $0 > now }.min().map { $0 - now }
     }
 }
+
+/// A batch reached ``OutboxOptions/batchTimeLimit`` and was cancelled before its lease ran out.
+struct OutboxBatchTimeLimitError: Error {}
 
 /// The outbox stopped because Salesforce refused a whole batch for a reason that retrying cannot fix.
 public enum OutboxError: Error, Sendable, Hashable, CustomStringConvertible {

@@ -29,18 +29,10 @@ public struct DeadlineMiddleware: Middleware {
         limited.deadline = deadline
         let clock = self.clock
         let inner = limited
-        // The group waits for both children before it returns, so `next` does not outlive this call.
-        return try await withoutActuallyEscaping(next) { next in
-            try await withThrowingTaskGroup(of: HTTPResponse.self) { group in
-                group.addTask { try await next(request, inner) }
-                group.addTask {
-                    try await clock.timeout(at: deadline)
-                    throw DeadlineExceededError(operation: operation, deadline: deadline, cutAttemptInFlight: true)
-                }
-                defer { group.cancelAll() }
-                guard let first = try await group.next() else { throw CancellationError() }
-                return first
-            }
+        return try await withTimeLimit(at: deadline, clock: clock, expired: {
+            DeadlineExceededError(operation: operation, deadline: deadline, cutAttemptInFlight: true)
+        }) {
+            try await next(request, inner)
         }
     }
 }

@@ -41,6 +41,14 @@ extension SalesforceSimulator {
         state.withLock { $0.rowLocksToInject += max(0, count) }
     }
 
+    /// The next `times` writes of the record whose external id is `externalId` fail in a
+    /// collections answer with `code` and `message`, as Salesforce reports a record it could not
+    /// save: `UNKNOWN_EXCEPTION`, a trigger's `CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY` whose message
+    /// names `UNABLE_TO_LOCK_ROW`, a racing `DUPLICATE_VALUE`, or a validation error.
+    public func failRecord(_ externalId: String, code: String, message: String, times: Int = 1) {
+        state.withLock { $0.recordFailures[externalId] = SimulatorState.RecordFailure(code: code, message: message, remaining: max(0, times)) }
+    }
+
     /// Sets what the status API reports for instance `key` (`OK`, `MAJOR_INCIDENT_CORE`,
     /// `MINOR_INCIDENT_CORE`, `MAINTENANCE_CORE`…).
     public func setInstanceStatus(_ status: String, for key: String) {

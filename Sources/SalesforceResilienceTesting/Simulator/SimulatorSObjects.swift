@@ -78,6 +78,11 @@ extension SalesforceSimulator {
                 anyFailed = true
                 continue
             }
+            if let failure = state.takeRecordFailure(value) {
+                answers.append(Self.recordError(failure.code, failure.message, []))
+                anyFailed = true
+                continue
+            }
             switch Self.save(type: type, field: field, value: value, fields: fields, state: &state) {
             case .created(let id): answers.append(#"{"id":"\#(id)","success":true,"errors":[],"created":true}"#)
             case .updated(let id): answers.append(#"{"id":"\#(id)","success":true,"errors":[],"created":false}"#)
@@ -90,9 +95,9 @@ extension SalesforceSimulator {
             }
         }
         if allOrNone && anyFailed {
-            let rowLocks = state.rowLocksToInject
+            let (rowLocks, failures) = (state.rowLocksToInject, state.recordFailures)
             state = snapshot
-            state.rowLocksToInject = rowLocks
+            (state.rowLocksToInject, state.recordFailures) = (rowLocks, failures)
             answers = items.map { _ in Self.recordError("ALL_OR_NONE_OPERATION_ROLLED_BACK", "Record rolled back because not all records were valid and the request was using AllOrNone header", []) }
         }
         return .json(200, "[" + answers.joined(separator: ",") + "]")

@@ -27,6 +27,13 @@ struct SimulatorState: Sendable {
     var familyRevocations = 0
     var apiUsed = 0
     var rowLocksToInject = 0
+    /// A record's next writes that fail, by external id value.
+    struct RecordFailure: Sendable {
+        var code: String
+        var message: String
+        var remaining: Int
+    }
+    var recordFailures: [String: RecordFailure] = [:]
     var cursors: [String: [[String: JSONValue]]] = [:]
     var cursorCounter = 0
     var bulkJobs: [String: SimulatorBulkJob] = [:]
@@ -80,6 +87,13 @@ struct SimulatorState: Sendable {
     }
 
     /// Consumes one injected row lock, if any.
+    /// The failure injected for the next write of `externalId`, if any is left.
+    mutating func takeRecordFailure(_ externalId: String) -> RecordFailure? {
+        guard let failure = recordFailures[externalId], failure.remaining > 0 else { return nil }
+        recordFailures[externalId]?.remaining -= 1
+        return failure
+    }
+
     mutating func takeRowLock() -> Bool {
         guard rowLocksToInject > 0 else { return false }
         rowLocksToInject -= 1

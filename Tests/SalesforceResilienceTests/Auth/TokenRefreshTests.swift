@@ -1,5 +1,5 @@
 import Foundation
-import SalesforceResilience
+@testable import SalesforceResilience
 import SalesforceResilienceTesting
 import Testing
 
@@ -96,5 +96,43 @@ import Testing
         let third = try await store.refresh(replacing: first)
         #expect(first.value == "T1" && second.value == "T2" && third.value == "T2")
         #expect(org.tokenRequests.withLock { $0 } == 2)
+    }
+
+    /// A provider whose first fetch waits for `release`; it issues T1, T2, … and says when a
+    /// fetch has begun.
+    final class GatedProvider: TokenProvider {
+        let fetches = Lock(0)
+        let began: AsyncStream<Void>
+        private let beganContinuation: AsyncStream<Void>.Continuation
+        private let gate: AsyncStream<Void>
+        let release: AsyncStream<Void>.Continuation
+        init() {
+            (began, beganContinuation) = AsyncStream.makeStream()
+            (gate, release) = AsyncStream.makeStream()
+        }
+        func fetchToken() async throws -> AccessToken { try await fetchToken(refreshToken: nil) }
+        func fetchToken(refreshToken: String?) async throws -> AccessToken {
+            let n = fetches.withLock { $0 += 1; return $0 }
+            beganContinuation.yield()
+            if n == 1 { for await _ in gate { break } }
+            return AccessToken(value: "T\(n)")
+        }
+    }
+
+    @Test func aRefreshThatJoinsTheFirstFetchDoesNotGetBackTheTokenItReplaces() async throws {
+        // A request that already saw T1 rejected asks for a refresh while the first fetch, which
+        // will return T1, is still in flight: it must not be handed T1 again.
+        let provider = GatedProvider()
+        let tokens = TokenStore(provider: provider, clock: VirtualClock())
+        let first = Task { try await tokens.token() }
+        var began = provider.began.makeAsyncIterator()
+        _ = await began.next()
+        let refreshed = Task { try await tokens.refresh(replacing: AccessToken(value: "T1")) }
+        // Let the refresh reach the store and join the fetch in flight before that fetch ends.
+        while await tokens.joiners == 0 { await Task.yield() }
+        provider.release.yield()
+        #expect(try await first.value.value == "T1")
+        #expect(try await refreshed.value.value == "T2")
+        #expect(provider.fetches.withLock { $0 } == 2)
     }
 }

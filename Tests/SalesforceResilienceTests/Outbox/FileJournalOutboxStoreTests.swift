@@ -24,8 +24,8 @@ import Testing
     @Test func entriesSurviveReopening() async throws {
         let store = try FileJournalOutboxStore(path: path())
         try await store.enqueue([entry(1), entry(2), entry(3)])
-        try await store.acknowledge([entry(2).key])
-        try await store.recordAttempt([entry(3).key])
+        try await store.acknowledge(try await store.claims(for: [entry(2).key]))
+        try await store.recordAttempt(try await store.claims(for: [entry(3).key]))
         await store.close()
         let reopened = try FileJournalOutboxStore(path: path())
         #expect(await keys(reopened) == ["PAY-1", "PAY-3"])
@@ -46,7 +46,7 @@ import Testing
     @Test func aKeyDeliveredThenEnqueuedAgainIsPendingOnce() async throws {
         let store = try FileJournalOutboxStore(path: path())
         try await store.enqueue([entry(1), entry(2)])
-        try await store.acknowledge([entry(1).key])
+        try await store.acknowledge(try await store.claims(for: [entry(1).key]))
         try await store.enqueue([entry(1)])
         #expect(await keys(store) == ["PAY-2", "PAY-1"])
         await store.close()
@@ -78,11 +78,11 @@ import Testing
         }
         try await store.enqueue([entry(1), entry(2)]); try await checkpoint()
         try await store.enqueue([entry(3)]); try await checkpoint()
-        try await store.recordAttempt([entry(1).key, entry(3).key]); try await checkpoint()
-        try await store.acknowledge([entry(2).key]); try await checkpoint()
+        try await store.recordAttempt(try await store.claims(for: [entry(1).key, entry(3).key])); try await checkpoint()
+        try await store.acknowledge(try await store.claims(for: [entry(2).key])); try await checkpoint()
         try await store.enqueue([entry(2, amount: 5), entry(4)]); try await checkpoint()
         try await store.deadLetter([DeadLetter(entry: entry(3), reason: "bad", at: Date())]); try await checkpoint()
-        try await store.acknowledge([entry(1).key, entry(4).key]); try await checkpoint()
+        try await store.acknowledge(try await store.claims(for: [entry(1).key, entry(4).key])); try await checkpoint()
         let full = try Data(contentsOf: URL(fileURLWithPath: journal))
         #expect(full.count == checkpoints.last?.size)
         // A crash can leave any prefix of the file. Each must recover to the last complete write.
@@ -109,7 +109,7 @@ import Testing
         let journal = path()
         let store = try FileJournalOutboxStore(path: journal)
         try await store.enqueue([entry(1)])
-        try await store.acknowledge([entry(1).key])
+        try await store.acknowledge(try await store.claims(for: [entry(1).key]))
         var lines = try String(contentsOfFile: journal, encoding: .utf8).split(separator: "\n").map(String.init)
         lines.insert("not json at all", at: 1)
         try (lines.joined(separator: "\n") + "\n").write(toFile: journal, atomically: true, encoding: .utf8)
@@ -121,12 +121,12 @@ import Testing
         let store = try FileJournalOutboxStore(path: journal, compactAfterBytes: 10_000)
         try await store.enqueue((1...3_000).map { entry($0) })
         for start in stride(from: 1, through: 2_990, by: 10) {
-            try await store.acknowledge((start..<(start + 10)).map { entry($0).key })
+            try await store.acknowledge(try await store.claims(for: (start..<(start + 10)).map { entry($0).key }))
         }
         let size = try FileManager.default.attributesOfItem(atPath: journal)[.size] as? Int ?? 0
         #expect(size < 20_000)
         #expect(await keys(store) == (2_991...3_000).map { "PAY-\($0)" })
-        try await store.recordAttempt([entry(2_991).key])
+        try await store.recordAttempt(try await store.claims(for: [entry(2_991).key]))
         try await store.enqueue([entry(5_000)])
         await store.close()
         let reopened = try FileJournalOutboxStore(path: journal)
@@ -179,7 +179,7 @@ import Testing
         try await store.setMetadata(["org.id": "00DXX0000001", "job.count": "300"])
         try await store.setMetadata(["job.count": "400"])
         try await store.enqueue((1...200).map { entry($0) })
-        try await store.acknowledge((1...199).map { entry($0).key })  // compacts
+        try await store.acknowledge(try await store.claims(for: (1...199).map { entry($0).key }))  // compacts
         let size = try FileManager.default.attributesOfItem(atPath: journal)[.size] as? Int ?? 0
         #expect(size < 2_000)
         await store.close()
@@ -198,9 +198,11 @@ import Testing
     @Test func theInMemoryStoreBehavesTheSame() async throws {
         let store = InMemoryOutboxStore()
         await store.enqueue([entry(1), entry(2)])
-        await store.acknowledge([entry(1).key])
+        let first = try await store.claims(for: [entry(1).key])
+        await store.acknowledge(first)
         await store.enqueue([entry(1)])
-        await store.recordAttempt([entry(2).key])
+        let second = try await store.claims(for: [entry(2).key])
+        await store.recordAttempt(second)
         await store.deadLetter([DeadLetter(entry: entry(2), reason: "x", at: Date())])
         #expect(await store.pending(limit: 10).map(\.externalId) == ["PAY-1"])
         #expect(await store.deadLetters.count == 1)

@@ -23,7 +23,7 @@ import Testing
         let journal = path()
         let store = try FileJournalOutboxStore(path: journal)
         try await store.enqueue([entry(1), entry(2)])
-        try await store.acknowledge([entry(1).key])
+        try await store.acknowledge(try await store.claims(for: [entry(1).key]))
         await store.close()
         // PAY-1 → PAY-2 inside the acknowledge line: without a checksum, PAY-2 would vanish.
         var text = try String(contentsOfFile: journal, encoding: .utf8)
@@ -97,7 +97,7 @@ import Testing
         let store = try FileJournalOutboxStore(path: journal, io: disk.io)
         try await store.enqueue([entry(1)])
         disk.failFsync.withLock { $0 = true }
-        await #expect(throws: FileJournalOutboxStore.JournalError.self) { try await store.acknowledge([entry(1).key]) }
+        await #expect(throws: FileJournalOutboxStore.JournalError.self) { try await store.acknowledge(try await store.claims(for: [entry(1).key])) }
         disk.failFsync.withLock { $0 = false }
         await store.close()
         #expect(await (try FileJournalOutboxStore(path: journal)).pending(limit: 10).map(\.externalId) == ["PAY-1"],

@@ -85,7 +85,7 @@ import Testing
         let outbox = Outbox(store: store, client: client)
         #expect(try await outbox.drainOnce() == .sent(delivered: 1, deadLettered: 0, retrying: 0))
         // The invoice was claimed with the payment and given back: the next claim takes it at once.
-        #expect(try await store.claim(limit: 10, lease: .seconds(60), groupsTogether: false).map(\.externalId) == ["INV-1"])
+        #expect(await store.claim(limit: 10, lease: .seconds(60), groupsTogether: false).map(\.externalId) == ["INV-1"])
     }
 
     /// Holds the first collections request until `release()`.
@@ -121,14 +121,14 @@ import Testing
 
         func enqueue(_ entries: [OutboxEntry]) async throws { await inner.enqueue(entries) }
         func pending(limit: Int) async throws -> [OutboxEntry] { await inner.pending(limit: limit) }
-        func claim(limit: Int, lease: Duration, groupsTogether: Bool) async throws -> [OutboxEntry] {
+        func claim(limit: Int, lease: Duration, groupsTogether: Bool) async throws -> OutboxClaimBatch {
             claims.withLock { $0 += 1 }
             return await inner.claim(limit: limit, lease: lease, groupsTogether: groupsTogether)
         }
-        func release(_ keys: [String]) async throws { await inner.release(keys) }
-        func acknowledge(_ keys: [String]) async throws { await inner.acknowledge(keys) }
-        func recordAttempt(_ keys: [String]) async throws { await inner.recordAttempt(keys) }
-        func deadLetter(_ letters: [DeadLetter]) async throws { await inner.deadLetter(letters) }
+        func release(_ claims: [OutboxClaim]) async throws { await inner.release(claims) }
+        func acknowledge(_ claims: [OutboxClaim]) async throws -> [String] { await inner.acknowledge(claims) }
+        func recordAttempt(_ claims: [OutboxClaim]) async throws { await inner.recordAttempt(claims) }
+        func deadLetter(_ letters: [DeadLetter]) async throws -> [String] { await inner.deadLetter(letters) }
         func backlog() async throws -> (count: Int, oldest: Date?) { await inner.backlog() }
     }
 

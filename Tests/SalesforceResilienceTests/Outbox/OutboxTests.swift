@@ -58,16 +58,16 @@ import Testing
         struct Crash: Error {}
         func enqueue(_ entries: [OutboxEntry]) async throws { try await inner.enqueue(entries) }
         func pending(limit: Int) async throws -> [OutboxEntry] { try await inner.pending(limit: limit) }
-        func claim(limit: Int, lease: Duration, groupsTogether: Bool) async throws -> [OutboxEntry] {
+        func claim(limit: Int, lease: Duration, groupsTogether: Bool) async throws -> OutboxClaimBatch {
             try await inner.claim(limit: limit, lease: lease, groupsTogether: groupsTogether)
         }
-        func release(_ keys: [String]) async throws { try await inner.release(keys) }
-        func acknowledge(_ keys: [String]) async throws {
+        func release(_ claims: [OutboxClaim]) async throws { try await inner.release(claims) }
+        func acknowledge(_ claims: [OutboxClaim]) async throws -> [String] {
             if !crashed { crashed = true; throw Crash() }
-            try await inner.acknowledge(keys)
+            return try await inner.acknowledge(claims)
         }
-        func recordAttempt(_ keys: [String]) async throws { try await inner.recordAttempt(keys) }
-        func deadLetter(_ letters: [DeadLetter]) async throws { try await inner.deadLetter(letters) }
+        func recordAttempt(_ claims: [OutboxClaim]) async throws { try await inner.recordAttempt(claims) }
+        func deadLetter(_ letters: [DeadLetter]) async throws -> [String] { try await inner.deadLetter(letters) }
         func backlog() async throws -> (count: Int, oldest: Date?) { try await inner.backlog() }
     }
 
