@@ -30,9 +30,11 @@ public final class CircuitBreaker: Sendable {
 
     /// Opens the breaker for `duration` on evidence from elsewhere (another worker of a fleet
     /// saw the outage), or lengthens a break that would end sooner. When it ends, this breaker
-    /// probes on its own, as after an opening of its own.
+    /// probes on its own, as after an opening of its own. `duration` is capped by
+    /// ``CircuitBreakerOptions/maxBreakDuration``, as the breaker's own openings are: another
+    /// worker's word (or its wrong clock) never stops this one longer than its own evidence could.
     public func trip(for duration: Duration) {
-        let until = clock.now + duration
+        let until = clock.now + min(duration, options.maxBreakDuration)
         transition { $0.trip(until: until) }
     }
 
@@ -62,7 +64,7 @@ public final class CircuitBreaker: Sendable {
         case success
         /// The server looks unhealthy; `retryAfter` is how long it asked us to wait.
         case failure(retryAfter: Duration?)
-        /// Counts for nothing (the caller cancelled).
+        /// Counts for nothing: the caller cancelled, or the call never reached the server.
         case ignored
     }
 

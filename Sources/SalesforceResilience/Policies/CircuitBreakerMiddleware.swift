@@ -3,6 +3,12 @@
 /// Only failures whose category ``FailureCategory/countsAsBreakerFailure`` count against the
 /// breaker: row-lock contention, auth errors and code bugs show the server is answering, so
 /// they count as successes. The server's `Retry-After` lengthens the break.
+///
+/// Only evidence about the server counts at all: an answer from it (``SalesforceError``) or a
+/// transport failure on the way to it (``TransportError``). A call that never reached it — refused
+/// by the throttle, cut by its deadline before an answer, failed at the token endpoint or the
+/// credential store, cancelled — is neither a success nor a failure: a half-open probe that was
+/// never sent does not close the breaker, and a busy token store does not open it.
 public struct CircuitBreakerMiddleware: Middleware {
     /// The breakers, one per host.
     public let registry: CircuitBreakerRegistry
@@ -27,15 +33,18 @@ public struct CircuitBreakerMiddleware: Middleware {
             breaker.record(.success, probe: probe)
             return response
         } catch {
-            let category = classifier.classify(error)
-            if category == .cancelled {
-                breaker.record(.ignored, probe: probe)
-            } else if category.countsAsBreakerFailure {
-                breaker.record(.failure(retryAfter: retryAfter(of: error)), probe: probe)
-            } else {
-                breaker.record(.success, probe: probe)
-            }
+            breaker.record(outcome(of: error), probe: probe)
             throw error
+        }
+    }
+
+    /// What `error` says about the server.
+    private func outcome(of error: any Error) -> CircuitBreaker.Outcome {
+        switch error {
+        case is SalesforceError, is TransportError:
+            classifier.classify(error).countsAsBreakerFailure ? .failure(retryAfter: retryAfter(of: error)) : .success
+        default:
+            .ignored
         }
     }
 

@@ -36,6 +36,43 @@ import Testing
         #expect(registry.breaker(for: "test.my.salesforce.com").state == .closed)
     }
 
+    /// Throws `error` from inside the chain, as a layer between the breaker and the wire does
+    /// (the throttle, the token refresh) when the call never reaches Salesforce.
+    struct FailBeforeTheWire: Middleware {
+        let error: any Error & Sendable
+        func intercept(_ request: HTTPRequest, context: RequestContext, next: MiddlewareNext) async throws -> HTTPResponse { throw error }
+    }
+
+    static let neverSent: [any Error & Sendable] = [
+        DeadlineExceededError(operation: "upsert", deadline: .origin),
+        CredentialStoreError(description: "the credential store's lock was busy", isTransient: true),
+        AuthenticationError.refused(TokenRefusal(code: "invalid_grant", detail: "expired access/refresh token", grant: "refresh_token")),
+    ]
+
+    @Test(arguments: 0..<neverSent.count)
+    func aProbeThatNeverReachedSalesforceNeitherClosesNorCountsAgainstTheBreaker(_ index: Int) async throws {
+        let breaker = registry.breaker(for: "test.my.salesforce.com")
+        breaker.trip(for: .seconds(30))
+        await clock.advance(by: .seconds(30))
+        let transport = MockTransport { _ in .status(200) }
+        let refused = Pipeline(middleware: [CircuitBreakerMiddleware(registry: registry, clock: clock), FailBeforeTheWire(error: Self.neverSent[index])],
+                               transport: transport)
+        _ = try? await refused.send(makeRequest(), context: makeContext())
+        #expect(breaker.state == .halfOpen, "a probe that was never sent changed the breaker to \(breaker.state)")
+        // The probe slot was given back: a real probe goes out and closes it.
+        _ = try await pipeline(transport).send(makeRequest(), context: makeContext())
+        #expect(breaker.state == .closed)
+        // And on a closed breaker the same failures never open it.
+        for _ in 0..<5 { _ = try? await refused.send(makeRequest(), context: makeContext()) }
+        #expect(breaker.state == .closed)
+    }
+
+    @Test func anOpeningAdoptedFromElsewhereIsCappedByTheMaximumBreak() {
+        let breaker = CircuitBreaker(key: "host", options: .init(breakDuration: .seconds(8), maxBreakDuration: .seconds(60)), clock: clock)
+        breaker.trip(for: .seconds(600))  // a worker whose clock runs 10 minutes fast
+        #expect(breaker.nextProbeAt == clock.now + .seconds(60))
+    }
+
     @Test func breakersAreKeyedPerHost() async throws {
         let transport = MockTransport { request in request.url.host == "down.example.com" ? .status(503) : .status(200) }
         let pipeline = pipeline(transport)

@@ -85,7 +85,7 @@ for claimers in [1, 4] {
                     while true {
                         let batch = try await worker.claim(limit: 200, lease: .seconds(60), groupsTogether: false)
                         if batch.isEmpty { return claimed }
-                        try await worker.acknowledge(batch.map(\.key))
+                        try await worker.acknowledge(batch.claims)
                         claimed += 1
                     }
                 }

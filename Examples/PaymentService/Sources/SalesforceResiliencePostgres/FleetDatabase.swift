@@ -20,7 +20,7 @@ public struct FleetDatabase: Sendable {
     public let logger: Logger
 
     /// The schema version ``migrate()`` brings a database to.
-    public static let schemaVersion = 1
+    public static let schemaVersion = 2
 
     /// Connects to `url` (`postgres://user[:password]@host[:port]/database[?sslmode=disable|prefer|require]`;
     /// TLS is preferred except on loopback, where it is off unless asked for).

@@ -41,6 +41,11 @@ enum PostgresMigrations {
                 "CREATE TABLE \(s).settings (key text PRIMARY KEY, value text NOT NULL, updated_at timestamptz NOT NULL)",
                 "CREATE TABLE \(s).breakers (host text PRIMARY KEY, open_until timestamptz NOT NULL, opened_by text NOT NULL)",
             ],
+            // Version 2: versioned outbox entries, so that settling a claim never removes a
+            // newer enqueue of its key.
+            [
+                "ALTER TABLE \(s).outbox ADD COLUMN version bigint NOT NULL DEFAULT 1",
+            ],
         ]
     }
 }

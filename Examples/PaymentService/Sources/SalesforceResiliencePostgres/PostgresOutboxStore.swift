@@ -13,21 +13,35 @@ import SalesforceResilience
 /// together, claims are serialised by a transaction-level advisory lock and skip the groups
 /// another lease holds, so two workers never write records of one parent at once.
 ///
-/// Lease times come from `clock` (the system clock, in production): machines of a fleet need
-/// clocks within a small part of a lease of each other, as NTP keeps them.
+/// Every enqueue of a key raises its `version`; a claim marks its rows with a holder name unique
+/// to that claim (`leased_by`, the worker's name and a random suffix). Acknowledge, attempt,
+/// release and dead-letter are conditional on the holder still holding the row under a live
+/// lease, and delete only the claimed version: a worker that lost its lease changes nothing, and
+/// an update enqueued while the older version was in flight stays queued.
+///
+/// Lease times come from the database's `now()`, one clock for the whole fleet, so a worker
+/// whose own clock is off neither steals live leases nor keeps dead ones. (Tests may pass a
+/// `clock` instead.)
 public struct PostgresOutboxStore: OutboxStore {
     /// The database.
     public let database: FleetDatabase
     /// This worker's name in `leased_by`.
     public let worker: String
-    private let clock: any ResilienceClock
+    private let clock: (any ResilienceClock)?
 
     /// Creates a store; run ``FleetDatabase/migrate()`` first.
-    public init(database: FleetDatabase, worker: String = PostgresOutboxStore.defaultWorkerName, clock: any ResilienceClock = SystemClock()) {
+    ///
+    /// - Parameter clock: where lease times come from; `nil` (the default) is the database's
+    ///   `now()`. A test passes a virtual clock.
+    public init(database: FleetDatabase, worker: String = PostgresOutboxStore.defaultWorkerName, clock: (any ResilienceClock)? = nil) {
         self.database = database
         self.worker = worker
         self.clock = clock
     }
+
+    /// The time leases are measured on, as a bind for `COALESCE(…, now())`: `nil` means the
+    /// database's own clock.
+    private var now: Date? { clock?.wallClockNow }
 
     /// `host:pid`.
     public static var defaultWorkerName: String { "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)" }
@@ -86,7 +100,7 @@ public struct PostgresOutboxStore: OutboxStore {
                 WITH ORDINALITY AS u(k, s, f, e, d, t, a, g, n)
             ORDER BY n
             ON CONFLICT (key) DO UPDATE SET fields = EXCLUDED.fields, attempts = GREATEST(\(unescaped: outbox).attempts, EXCLUDED.attempts),
-                group_key = EXCLUDED.group_key
+                group_key = EXCLUDED.group_key, version = \(unescaped: outbox).version + 1
             """
         if let connection {
             try await connection.query(statement, logger: logger)
@@ -98,28 +112,34 @@ public struct PostgresOutboxStore: OutboxStore {
     /// The oldest pending entries, claimed or not.
     public func pending(limit: Int) async throws -> [OutboxEntry] {
         let rows = try await database.client.query("""
-            SELECT seq, sobject, external_id_field, external_id, fields::text, enqueued_at, attempts, group_key
+            SELECT seq, sobject, external_id_field, external_id, fields::text, enqueued_at, attempts, group_key, version
             FROM \(unescaped: outbox) ORDER BY seq LIMIT \(Int64(max(0, limit)))
             """, logger: logger)
         return try await Self.entries(rows)
     }
 
     /// Claims the oldest entries no live lease holds; see ``OutboxStore/claim(limit:lease:groupsTogether:)``.
-    public func claim(limit: Int, lease: Duration, groupsTogether: Bool) async throws -> [OutboxEntry] {
-        let now = clock.wallClockNow
-        let until = now.addingTimeInterval(Double(lease.components.seconds) + Double(lease.components.attoseconds) / 1e18)
-        let worker = self.worker
+    public func claim(limit: Int, lease: Duration, groupsTogether: Bool) async throws -> OutboxClaimBatch {
+        let holder = "\(worker)#\(UUID().uuidString.prefix(12))"
+        let seconds = Double(lease.components.seconds) + Double(lease.components.attoseconds) / 1e18
         let groupFilter = groupsTogether
-            ? "AND (o.group_key IS NULL OR NOT EXISTS (SELECT 1 FROM \(outbox) h WHERE h.group_key = o.group_key AND h.lease_until > $1))"
+            ? "AND (o.group_key IS NULL OR NOT EXISTS (SELECT 1 FROM \(outbox) h WHERE h.group_key = o.group_key AND h.lease_until > t.now))"
             : ""
+        var binds = PostgresBindings()
+        binds.append(now)
+        binds.append(Int64(max(0, limit)))
+        binds.append(seconds)
+        binds.append(holder)
         let statement = PostgresQuery(unsafeSQL: """
-            WITH picked AS (
-                SELECT o.key FROM \(outbox) o
-                WHERE (o.lease_until IS NULL OR o.lease_until <= $1) \(groupFilter)
-                ORDER BY o.seq LIMIT $2 FOR UPDATE SKIP LOCKED)
-            UPDATE \(outbox) SET lease_until = $3, leased_by = $4 FROM picked WHERE \(outbox).key = picked.key
-            RETURNING seq, sobject, external_id_field, external_id, fields::text, enqueued_at, attempts, group_key
-            """, binds: try Self.binds(now, Int64(max(0, limit)), until, worker))
+            WITH t AS (SELECT COALESCE($1::timestamptz, now()) AS now),
+            picked AS (
+                SELECT o.key FROM \(outbox) o, t
+                WHERE (o.lease_until IS NULL OR o.lease_until <= t.now) \(groupFilter)
+                ORDER BY o.seq LIMIT $2 FOR UPDATE OF o SKIP LOCKED)
+            UPDATE \(outbox) SET lease_until = (SELECT now FROM t) + make_interval(secs => $3), leased_by = $4
+            FROM picked WHERE \(outbox).key = picked.key
+            RETURNING seq, sobject, external_id_field, external_id, fields::text, enqueued_at, attempts, group_key, version
+            """, binds: binds)
         let claimed: [OutboxEntry]
         if groupsTogether {
             claimed = try await FleetDatabase.unwrappingTransactionErrors {
@@ -131,41 +151,85 @@ public struct PostgresOutboxStore: OutboxStore {
         } else {
             claimed = try await Self.entries(try await database.client.query(statement, logger: logger))
         }
-        return claimed
+        return OutboxClaimBatch(entries: claimed, holder: holder)
     }
 
-    /// Ends the claims on `keys`.
-    public func release(_ keys: [String]) async throws {
-        guard !keys.isEmpty else { return }
-        try await database.client.query(
-            "UPDATE \(unescaped: outbox) SET lease_until = NULL, leased_by = NULL WHERE key = ANY(\(keys))", logger: logger)
+    /// The claims as arrays for `UNNEST`, and the condition that a row is still held by its claim.
+    private static func columns(_ claims: [OutboxClaim]) -> (keys: [String], versions: [Int64], holders: [String]) {
+        (claims.map(\.key), claims.map(\.version), claims.map(\.holder))
     }
 
-    /// Deletes delivered entries.
-    public func acknowledge(_ keys: [String]) async throws {
-        guard !keys.isEmpty else { return }
-        try await database.client.query("DELETE FROM \(unescaped: outbox) WHERE key = ANY(\(keys))", logger: logger)
-    }
-
-    /// Counts an attempt and ends the claim.
-    public func recordAttempt(_ keys: [String]) async throws {
-        guard !keys.isEmpty else { return }
+    /// Ends the claims that still hold their rows.
+    public func release(_ claims: [OutboxClaim]) async throws {
+        guard !claims.isEmpty else { return }
+        let (keys, _, holders) = Self.columns(claims)
         try await database.client.query("""
-            UPDATE \(unescaped: outbox) SET attempts = attempts + 1, lease_until = NULL, leased_by = NULL WHERE key = ANY(\(keys))
+            UPDATE \(unescaped: outbox) o SET lease_until = NULL, leased_by = NULL
+            FROM UNNEST(\(keys), \(holders)) AS c(k, h) WHERE o.key = c.k AND o.leased_by = c.h
             """, logger: logger)
     }
 
-    /// Moves entries to the dead letters, in one statement.
-    public func deadLetter(_ letters: [DeadLetter]) async throws {
-        guard !letters.isEmpty else { return }
+    /// Deletes delivered entries at their claimed versions; ends the claims on newer versions.
+    @discardableResult
+    public func acknowledge(_ claims: [OutboxClaim]) async throws -> [String] {
+        guard !claims.isEmpty else { return [] }
+        let (keys, versions, holders) = Self.columns(claims)
+        let rows = try await database.client.query("""
+            WITH t AS (SELECT COALESCE(\(now)::timestamptz, now()) AS now),
+            c AS (SELECT * FROM UNNEST(\(keys), \(versions), \(holders)) AS c(k, v, h)),
+            newer AS (
+                UPDATE \(unescaped: outbox) o SET lease_until = NULL, leased_by = NULL FROM c, t
+                WHERE o.key = c.k AND o.leased_by = c.h AND o.lease_until > t.now AND o.version <> c.v RETURNING o.key),
+            gone AS (
+                DELETE FROM \(unescaped: outbox) o USING c, t
+                WHERE o.key = c.k AND o.leased_by = c.h AND o.lease_until > t.now AND o.version = c.v RETURNING o.key)
+            SELECT key FROM gone
+            """, logger: logger)
+        var removed: [String] = []
+        for try await key in rows.decode(String.self) { removed.append(key) }
+        return removed
+    }
+
+    /// Counts an attempt on each claimed version still held, and ends the claims.
+    public func recordAttempt(_ claims: [OutboxClaim]) async throws {
+        guard !claims.isEmpty else { return }
+        let (keys, versions, holders) = Self.columns(claims)
+        try await database.client.query("""
+            WITH t AS (SELECT COALESCE(\(now)::timestamptz, now()) AS now)
+            UPDATE \(unescaped: outbox) o
+            SET attempts = attempts + CASE WHEN o.version = c.v THEN 1 ELSE 0 END, lease_until = NULL, leased_by = NULL
+            FROM UNNEST(\(keys), \(versions), \(holders)) AS c(k, v, h), t
+            WHERE o.key = c.k AND o.leased_by = c.h AND o.lease_until > t.now
+            """, logger: logger)
+    }
+
+    /// Moves entries to the dead letters in one statement: each only at its claimed version while
+    /// still held (a letter without a claim: whatever version is pending).
+    @discardableResult
+    public func deadLetter(_ letters: [DeadLetter]) async throws -> [String] {
+        guard !letters.isEmpty else { return [] }
         let encoder = JSONEncoder()
         let entries = try letters.map { String(decoding: try encoder.encode($0.entry), as: UTF8.self) }
         let keys = letters.map(\.entry.key)
-        try await database.client.query("""
-            WITH gone AS (DELETE FROM \(unescaped: outbox) WHERE key = ANY(\(keys)) RETURNING key)
+        let versions = letters.map { $0.claim?.version ?? -1 }
+        let holders = letters.map { $0.claim?.holder ?? "" }
+        let rows = try await database.client.query("""
+            WITH t AS (SELECT COALESCE(\(now)::timestamptz, now()) AS now),
+            c AS (SELECT * FROM UNNEST(\(keys), \(versions), \(holders), \(entries), \(letters.map(\.reason)), \(letters.map(\.at)))
+                  AS c(k, v, h, e, r, a)),
+            newer AS (
+                UPDATE \(unescaped: outbox) o SET lease_until = NULL, leased_by = NULL FROM c, t
+                WHERE c.h <> '' AND o.key = c.k AND o.leased_by = c.h AND o.lease_until > t.now AND o.version <> c.v RETURNING o.key),
+            gone AS (
+                DELETE FROM \(unescaped: outbox) o USING c, t
+                WHERE o.key = c.k AND (c.h = '' OR (o.leased_by = c.h AND o.lease_until > t.now AND o.version = c.v)) RETURNING o.key)
             INSERT INTO \(unescaped: database.table("dead_letters")) (key, entry, reason, at)
-            SELECT k, e::jsonb, r, t FROM UNNEST(\(keys), \(entries), \(letters.map(\.reason)), \(letters.map(\.at))) AS u(k, e, r, t)
+            SELECT c.k, c.e::jsonb, c.r, c.a FROM c JOIN gone ON gone.key = c.k
+            RETURNING key
             """, logger: logger)
+        var lettered: [String] = []
+        for try await key in rows.decode(String.self) { lettered.append(key) }
+        return lettered
     }
 
     /// The dead letters, oldest first.
@@ -186,23 +250,16 @@ public struct PostgresOutboxStore: OutboxStore {
         return (0, nil)
     }
 
-    static func binds(_ now: Date, _ limit: Int64, _ until: Date, _ worker: String) throws -> PostgresBindings {
-        var binds = PostgresBindings()
-        binds.append(now)
-        binds.append(limit)
-        binds.append(until)
-        binds.append(worker)
-        return binds
-    }
-
     static func entries(_ rows: PostgresRowSequence) async throws -> [OutboxEntry] {
         var found: [(Int64, OutboxEntry)] = []
         let decoder = JSONDecoder()
-        for try await (seq, sobject, field, id, fields, enqueuedAt, attempts, group) in rows.decode(
-            (Int64, String, String, String, String, Date, Int64, String?).self) {
+        for try await (seq, sobject, field, id, fields, enqueuedAt, attempts, group, version) in rows.decode(
+            (Int64, String, String, String, String, Date, Int64, String?, Int64).self) {
             let values = try decoder.decode([String: JSONValue].self, from: Data(fields.utf8))
-            found.append((seq, OutboxEntry(sobject: sobject, externalIdField: field, externalId: id, fields: values, enqueuedAt: enqueuedAt,
-                                           attempts: Int(clamping: attempts), group: group)))
+            var entry = OutboxEntry(sobject: sobject, externalIdField: field, externalId: id, fields: values, enqueuedAt: enqueuedAt,
+                                    attempts: Int(clamping: attempts), group: group)
+            entry.version = version
+            found.append((seq, entry))
         }
         // UPDATE … RETURNING gives no order: the queue's is by sequence.
         return found.sorted { $0.0 < $1.0 }.map(\.1)

@@ -47,7 +47,7 @@ import Testing
                                 let batch = try await store.claim(limit: 50, lease: .seconds(60), groupsTogether: false)
                                 if batch.isEmpty { return mine }
                                 mine += batch.map(\.externalId)
-                                try await store.acknowledge(batch.map(\.key))
+                                try await store.acknowledge(batch.claims)
                             }
                         }
                     }
