@@ -27,6 +27,10 @@ public actor TokenStore {
     /// Callers waiting on a fetch someone else started (tests watch it to order a race).
     private(set) var joiners = 0
     private var refreshGuard: RefreshGuard
+    /// A token issued but not yet written to ``credentials`` (the write failed): the one whose
+    /// refresh token the next refresh presents, and what the background write keeps retrying.
+    private var unsaved: UnsavedCredential?
+    private var saving: Task<Void, Never>?
     /// The last token a request succeeded with (``confirm(_:)``), outside the actor so that
     /// confirming costs a lock, not a hop.
     private nonisolated let proven = Lock<String?>(nil)
@@ -79,6 +83,23 @@ public actor TokenStore {
         proven.withLock { if $0 != token.value { $0 = token.value } }
     }
 
+    /// Whether a token issued by the token endpoint is held only in memory because the shared
+    /// ``CredentialStore`` refused the write (full disk, read-only directory, database down). It
+    /// is written again with backoff; a process that exits meanwhile should say so, since the
+    /// store still holds a refresh token that Refresh Token Rotation has retired.
+    public var hasUnstoredCredential: Bool { unsaved != nil }
+
+    /// Writes a token held only in memory to the store now.
+    ///
+    /// - Returns: `true` if nothing is left unstored.
+    /// - Throws: the store's error if the write failed again.
+    @discardableResult
+    public func storeUnstoredCredential() async throws -> Bool {
+        guard let pending = unsaved else { return true }
+        try await save(pending)
+        return unsaved == nil
+    }
+
     /// Forgets the current token; the next call gets a different one.
     public func invalidate() {
         if let current { dropped = current.value }
@@ -95,7 +116,7 @@ public actor TokenStore {
             if let stale, token.value == stale { return try await refresh(replacing: token) }
             return token
         }
-        let refresh = SharedRefresh(provider: provider, credentials: credentials, lockTimeout: options.lockTimeout, events: events)
+        let refresh = SharedRefresh(provider: provider, credentials: credentials, lockTimeout: options.lockTimeout, events: events, unsaved: unsaved)
         // The task runs on this actor and settles the state before it delivers its result, so a
         // waiter that resumes first already finds `current` set and nothing in flight, and a
         // caller that gives up (cancelled, its deadline passed) leaves it to finish for the others.
@@ -105,7 +126,17 @@ public actor TokenStore {
                 current = token
                 dropped = nil
                 inFlight = nil
+                unsaved = nil
                 return token
+            } catch let failure as UnsavedCredential {
+                // Salesforce issued a token the store would not take: use it, keep it, retry the write.
+                current = failure.token
+                dropped = nil
+                inFlight = nil
+                unsaved = failure
+                events.emit(.credentialNotStored(reason: failure.reason))
+                keepSaving()
+                return failure.token
             } catch {
                 current = nil
                 inFlight = nil
@@ -119,6 +150,59 @@ public actor TokenStore {
     }
 }
 
+extension TokenStore {
+    /// Writes `pending` to the store (compare-and-swap on the revision it was fetched against).
+    /// Superseded means another holder stored a newer credential meanwhile: ours is no longer the
+    /// one to keep.
+    private func save(_ pending: UnsavedCredential) async throws {
+        let result = try await credentials.replace(expected: pending.expected, with: pending.token, owner: provider.credentialOwner)
+        guard unsaved?.token == pending.token else {
+            // A newer token was issued meanwhile: it replaces what was just written.
+            if case .stored(let stored) = result { unsaved?.expected = stored.revision }
+            return
+        }
+        unsaved = nil
+        if case .stored(let stored) = result { events.emit(.credentialStored(revision: stored.revision)) }
+    }
+
+    /// Retries the write of the unstored token with backoff (1 s doubling to 30 s) until it is
+    /// stored or superseded, up to 20 times (about eight minutes); after that every refresh and
+    /// ``storeUnstoredCredential()`` try again.
+    private func keepSaving() {
+        guard saving == nil else { return }
+        saving = Task {
+            var delay = Duration.seconds(1)
+            var attempts = 0
+            while unsaved != nil, attempts < 20 {
+                attempts += 1
+                do {
+                    try await clock.sleep(for: delay)
+                } catch {
+                    break
+                }
+                // The newest unstored token, not the one there was before the wait.
+                guard let pending = unsaved else { break }
+                do {
+                    try await save(pending)
+                } catch {
+                    delay = min(delay * 2, .seconds(30))
+                }
+            }
+            saving = nil
+        }
+    }
+}
+
+/// A token the token endpoint issued that the credential store did not take.
+struct UnsavedCredential: Error, Sendable {
+    /// The token, with its (possibly rotated) refresh token.
+    let token: AccessToken
+    /// The store revision it replaces (`nil`: the store was empty).
+    var expected: UInt64?
+    /// The store's error, for the event and for messages.
+    let reason: String
+}
+
 /// One fetch through the shared store: take what another process stored, or refresh under the
 /// store's lock and store the result before anyone is told.
 struct SharedRefresh: Sendable {
@@ -126,9 +210,24 @@ struct SharedRefresh: Sendable {
     let credentials: any CredentialStore
     let lockTimeout: Duration
     let events: ResilienceEventSink
+    /// A token issued earlier that the store did not take: its refresh token is the live one.
+    var unsaved: UnsavedCredential?
 
     /// A token other than `stale` (`nil`: any token).
+    ///
+    /// - Throws: ``UnsavedCredential`` when the token endpoint issued a token that the store
+    ///   would not take: the caller keeps and uses it, and never presents the store's retired
+    ///   refresh token.
     func run(replacing stale: String?) async throws -> AccessToken {
+        if let unsaved {
+            // The store's refresh token may be retired: write ours first, or refresh with ours.
+            do {
+                _ = try await credentials.replace(expected: unsaved.expected, with: unsaved.token, owner: provider.credentialOwner)
+            } catch {
+                let token = try await provider.fetchToken(refreshToken: unsaved.token.refreshToken)
+                return try await store(token, replacing: unsaved.expected)
+            }
+        }
         if let stored = try await load(), stored.token.value != stale {
             return adopt(stored)
         }
@@ -151,8 +250,18 @@ struct SharedRefresh: Sendable {
             // Stored before any waiter is released: a rotated refresh token is never lost to
             // a process that was not told. (Superseded only if a writer ignored the lock: the
             // token just fetched is valid either way, and the store keeps the other writer's.)
-            _ = try await credentials.replace(expected: stored?.revision, with: token, owner: provider.credentialOwner)
+            return try await store(token, replacing: stored?.revision)
+        }
+    }
+
+    /// Stores a token just issued; if the store fails, the token is thrown as ``UnsavedCredential``
+    /// so that it is kept, not lost with its rotated refresh token.
+    private func store(_ token: AccessToken, replacing revision: UInt64?) async throws -> AccessToken {
+        do {
+            _ = try await credentials.replace(expected: revision, with: token, owner: provider.credentialOwner)
             return token
+        } catch {
+            throw UnsavedCredential(token: token, expected: revision, reason: "\(error)")
         }
     }
 

@@ -25,6 +25,12 @@ public enum ResilienceEvent: Sendable, Hashable {
     case tokenAdopted(revision: UInt64)
     /// Fetching a token failed; every waiting caller gets the error.
     case tokenRefreshFailed(reason: FailureCategory)
+    /// A token just issued (with, under Refresh Token Rotation, the only refresh token that still
+    /// works) could not be written to the shared ``CredentialStore``. It is kept in memory, used,
+    /// and written again with backoff until the store takes it; `reason` names the store's error.
+    case credentialNotStored(reason: String)
+    /// A token kept in memory after ``credentialNotStored(reason:)`` reached the store, at `revision`.
+    case credentialStored(revision: UInt64)
     /// A cached result was served instead of a live one.
     case fallbackServed(key: String, age: Duration, reason: FailureCategory)
     /// The operator changed the operating mode.

@@ -18,10 +18,10 @@ public enum FleetMode {
     public static func show(postgresURL: String) async throws -> String {
         try await withFleet(postgresURL) { fleet in
             let mode = try await fleet.mode()
-            let openings = try await fleet.openings(at: Date())
+            let openings = try await fleet.openings()
             var lines = ["mode: \(mode?.rawValue ?? "normal (never set)")"]
-            for (host, until) in openings.sorted(by: { $0.key < $1.key }) {
-                lines.append("breaker open for \(host) until \(until.formatted(.iso8601))")
+            for (host, remaining) in openings.sorted(by: { $0.key < $1.key }) {
+                lines.append("breaker open for \(host) for \(Int64((remaining / .seconds(1)).rounded(.up))) s more")
             }
             if openings.isEmpty { lines.append("no breaker held open") }
             return lines.joined(separator: "\n")

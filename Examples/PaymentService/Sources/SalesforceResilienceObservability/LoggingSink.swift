@@ -51,6 +51,10 @@ enum LogLine {
             return (.info, "salesforce token refresh failed", ["reason": "\(reason.rawValue)"])
         case .tokenAdopted(let revision):
             return (.debug, "salesforce token taken from the shared credential store", ["revision": "\(revision)"])
+        case .credentialNotStored(let reason):
+            return (.warning, "salesforce token kept in memory: the credential store refused the write; retrying", ["reason": "\(reason)"])
+        case .credentialStored(let revision):
+            return (.info, "salesforce token kept in memory is now in the credential store", ["revision": "\(revision)"])
         case .fallbackServed(_, let age, let reason):
             // The key is the query text, which may hold record values: left out.
             return (.info, "salesforce cached result served", ["age_s": "\(Int64(age.components.seconds))", "reason": "\(reason.rawValue)"])

@@ -66,6 +66,10 @@ public final class ResilienceMetrics: Sendable {
             counter("token_refresh_failures_total", ["reason": reason.rawValue]).increment()
         case .tokenAdopted:
             counter("tokens_adopted_total", [:]).increment()
+        case .credentialNotStored:
+            counter("credential_store_write_failures_total", [:]).increment()
+        case .credentialStored:
+            counter("credential_store_writes_recovered_total", [:]).increment()
         case .modeChanged(_, let to):
             recordMode(to)
         case .deadLettered(let key, _):

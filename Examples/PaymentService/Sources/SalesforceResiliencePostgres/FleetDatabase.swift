@@ -46,14 +46,18 @@ public struct FleetDatabase: Sendable {
         var configuration = PostgresClient.Configuration(
             host: host, port: components.port ?? 5432, username: user, password: components.password, database: database, tls: tls)
         configuration.options.maximumConnections = max(2, maximumConnections)
-        self.init(client: PostgresClient(configuration: configuration, backgroundLogger: logger), schema: schema, logger: logger)
+        try self.init(client: PostgresClient(configuration: configuration, backgroundLogger: logger), schema: schema, logger: logger)
     }
 
     /// Uses a pool you configured.
+    ///
+    /// - Throws: ``PostgresStoreError`` for a schema name that is not a plain identifier (a
+    ///   name silently replaced by the default would make two fleets share one outbox).
     public init(client: PostgresClient, schema: String = "salesforce_resilience",
-                logger: Logger = Logger(label: "salesforce-resilience.postgres", factory: { _ in SwiftLogNoOpLogHandler() })) {
+                logger: Logger = Logger(label: "salesforce-resilience.postgres", factory: { _ in SwiftLogNoOpLogHandler() })) throws {
+        guard Self.isIdentifier(schema) else { throw PostgresStoreError("schema \"\(schema)\" is not a plain identifier (a-z, 0-9, _)") }
         self.client = client
-        self.schema = Self.isIdentifier(schema) ? schema : "salesforce_resilience"
+        self.schema = schema
         self.logger = logger
     }
 

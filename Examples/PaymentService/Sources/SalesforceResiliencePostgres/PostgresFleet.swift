@@ -12,17 +12,30 @@ import SalesforceResilience
 /// fleet's mode, trips its breakers for the openings others published, and publishes its own.
 /// When a shared break ends, each worker probes on its own schedule, as after an opening of its
 /// own.
+///
+/// Openings are stored and read as times on the database's clock (`now()`) and handed between
+/// workers as durations, so a worker whose own clock is off neither publishes an opening that
+/// stops the fleet too long nor misreads another's; an adopted opening is also capped by the
+/// taker's ``CircuitBreakerOptions/maxBreakDuration``.
 public struct PostgresFleet: Sendable {
     /// The database.
     public let database: FleetDatabase
     /// This worker's name in published openings.
     public let worker: String
+    private let clock: (any ResilienceClock)?
 
     /// Creates the fleet's view; run ``FleetDatabase/migrate()`` first.
-    public init(database: FleetDatabase, worker: String = PostgresOutboxStore.defaultWorkerName) {
+    ///
+    /// - Parameter clock: the time openings are measured on; `nil` (the default) is the
+    ///   database's `now()`. A test passes a virtual clock.
+    public init(database: FleetDatabase, worker: String = PostgresOutboxStore.defaultWorkerName, clock: (any ResilienceClock)? = nil) {
         self.database = database
         self.worker = worker
+        self.clock = clock
     }
+
+    /// The fleet's time as a bind for `COALESCE(…, now())`: `nil` means the database's clock.
+    private var now: Date? { clock?.wallClockNow }
 
     private var logger: Logger { database.logger }
     private var settings: String { database.table("settings") }
@@ -48,21 +61,25 @@ public struct PostgresFleet: Sendable {
         return nil
     }
 
-    /// Publishes that the breaker for `host` is open until `until` (a later opening wins).
-    public func publishOpening(host: String, until: Date) async throws {
+    /// Publishes that the breaker for `host` is open for `duration` from now on the fleet's
+    /// clock (a later opening wins).
+    public func publishOpening(host: String, for duration: Duration) async throws {
         try await database.client.query("""
-            INSERT INTO \(unescaped: breakers) (host, open_until, opened_by) VALUES (\(host), \(until), \(worker))
+            INSERT INTO \(unescaped: breakers) (host, open_until, opened_by)
+            VALUES (\(host), COALESCE(\(now)::timestamptz, now()) + make_interval(secs => \(duration / .seconds(1))), \(worker))
             ON CONFLICT (host) DO UPDATE SET open_until = EXCLUDED.open_until, opened_by = EXCLUDED.opened_by
             WHERE \(unescaped: breakers).open_until < EXCLUDED.open_until
             """, logger: logger)
     }
 
-    /// Breaker openings that have not ended, by host.
-    public func openings(at now: Date) async throws -> [String: Date] {
-        let rows = try await database.client.query(
-            "SELECT host, open_until FROM \(unescaped: breakers) WHERE open_until > \(now)", logger: logger)
-        var found: [String: Date] = [:]
-        for try await (host, until) in rows.decode((String, Date).self) { found[host] = until }
+    /// Breaker openings that have not ended, by host: how long each has left, on the fleet's clock.
+    public func openings() async throws -> [String: Duration] {
+        let rows = try await database.client.query("""
+            WITH t AS (SELECT COALESCE(\(now)::timestamptz, now()) AS now)
+            SELECT host, EXTRACT(EPOCH FROM open_until - t.now)::float8 FROM \(unescaped: breakers), t WHERE open_until > t.now
+            """, logger: logger)
+        var found: [String: Duration] = [:]
+        for try await (host, seconds) in rows.decode((String, Double).self) { found[host] = .milliseconds(Int64(seconds * 1000)) }
         return found
     }
 
@@ -75,24 +92,21 @@ public struct PostgresFleet: Sendable {
             client.mode = mode
             sync.mode = mode
         }
-        let clock = client.clock
-        let wallNow = clock.wallClockNow
-        let now = clock.now
-        let shared = try await openings(at: wallNow)
-        for (host, until) in shared {
+        let now = client.clock.now
+        let shared = try await openings()
+        for (host, remaining) in shared {
             let breaker = client.breakers.breaker(for: host)
-            let remaining = Duration.milliseconds(Int64(until.timeIntervalSince(wallNow) * 1000))
             // A local break that ends at least as late needs nothing.
             if let local = breaker.nextProbeAt, local - now >= remaining - .seconds(1) { continue }
             if breaker.state == .isolated { continue }
-            breaker.trip(for: remaining)
+            breaker.trip(for: remaining)  // capped by the breaker's maxBreakDuration
             sync.tripped.append(host)
         }
         for (host, breaker) in client.breakers.all {
             guard let probeAt = breaker.nextProbeAt else { continue }
-            let until = wallNow.addingTimeInterval((probeAt - now) / .milliseconds(1) / 1000)
-            if let known = shared[host], known.timeIntervalSince(until) > -1 { continue }
-            try await publishOpening(host: host, until: until)
+            let remaining = probeAt - now
+            if let known = shared[host], known >= remaining - .seconds(1) { continue }
+            try await publishOpening(host: host, for: remaining)
             sync.published.append(host)
         }
         return sync

@@ -27,6 +27,32 @@ import Testing
         }
     }
 
+    /// The checks that need no time to pass, run on the database's own clock (the default).
+    static let timelessChecks = OutboxStoreConformance.checks.filter { check in
+        !check.name.contains("lease ran out") && !check.name.contains("lease ends")
+    }
+
+    @Test(arguments: timelessChecks)
+    func theStoreKeepsTheContractOnTheDatabasesClock(_ check: OutboxStoreConformance.Check) async throws {
+        try await withTestDatabase { (database) async throws in
+            try await check.run { _ in PostgresOutboxStore(database: database, worker: "contract") }
+        }
+    }
+
+    @Test func leasesAreMeasuredOnTheDatabasesClockNotTheWorkers() async throws {
+        try await withTestDatabase { (database) async throws in
+            // No clock of the worker's is involved: the lease is now() + 60 s on the server.
+            let store = PostgresOutboxStore(database: database, worker: "fast")
+            try await store.enqueue(entries(1...2))
+            let batch = try await store.claim(limit: 2, lease: .seconds(60), groupsTogether: false)
+            #expect(batch.count == 2)
+            let rows = try await database.client.query(
+                "SELECT EXTRACT(EPOCH FROM lease_until - now())::float8 FROM \(unescaped: database.schema).outbox")
+            for try await left in rows.decode(Double.self) { #expect(left > 55 && left <= 60, "lease ends in \(left) s on the database's clock") }
+            #expect(try await store.acknowledge(batch.claims).count == 2)
+        }
+    }
+
     func entries(_ range: ClosedRange<Int>) -> [OutboxEntry] {
         range.map { n in
             OutboxEntry(sobject: "Payment__c", externalIdField: "Reference__c", externalId: "PAY-\(n)", fields: ["Amount__c": .number(Double(n))],
@@ -96,5 +122,9 @@ import Testing
         }
         #expect(throws: PostgresStoreError.self) { try FleetDatabase(url: "mysql://x@y/z") }
         #expect(throws: PostgresStoreError.self) { try FleetDatabase(url: "postgres://u@h/d", schema: "bad; DROP") }
+        // A pool of the caller's own with a bad schema name is refused too, not given the default
+        // schema (two fleets would share one outbox).
+        let pool = PostgresClient(configuration: .init(host: "127.0.0.1", username: "u", password: nil, database: nil, tls: .disable))
+        #expect(throws: PostgresStoreError.self) { try FleetDatabase(client: pool, schema: "Payments-EU") }
     }
 }
