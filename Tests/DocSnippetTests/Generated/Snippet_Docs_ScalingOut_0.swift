@@ -11,11 +11,11 @@ enum Snippet_Docs_ScalingOut_0 {
     protocol OutboxStore: Sendable {
         func enqueue(_ entries: [OutboxEntry]) async throws
         func pending(limit: Int) async throws -> [OutboxEntry]
-        func claim(limit: Int, lease: Duration, groupsTogether: Bool) async throws -> [OutboxEntry]
-        func release(_ keys: [String]) async throws
-        func acknowledge(_ keys: [String]) async throws
-        func recordAttempt(_ keys: [String]) async throws
-        func deadLetter(_ letters: [DeadLetter]) async throws
+        func claim(limit: Int, lease: Duration, groupsTogether: Bool) async throws -> OutboxClaimBatch
+        func release(_ claims: [OutboxClaim]) async throws
+        @discardableResult func acknowledge(_ claims: [OutboxClaim]) async throws -> [String]
+        func recordAttempt(_ claims: [OutboxClaim]) async throws
+        @discardableResult func deadLetter(_ letters: [DeadLetter]) async throws -> [String]
         func backlog() async throws -> (count: Int, oldest: Date?)
     }
     static func run() async throws {
