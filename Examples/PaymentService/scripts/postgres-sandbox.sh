@@ -3,12 +3,13 @@
 # and the benchmark (and for a person trying the fleet):
 #   scripts/postgres-sandbox.sh start DIR [PORT]   # prints postgres://sfr@127.0.0.1:PORT/postgres
 #   scripts/postgres-sandbox.sh stop DIR
+#   scripts/postgres-sandbox.sh crash DIR           # stop -m immediate: a crash, recovered at the next start
 # PostgreSQL comes from Debian's packages; when it is missing and this runs as root, it is
 # installed. The cluster trusts connections from 127.0.0.1 only, and lives until `stop`.
 set -euo pipefail
 command="${1:-}"
 dir="${2:-}"
-[ -n "$command" ] && [ -n "$dir" ] || { echo "usage: $0 start|stop DIR [PORT]" >&2; exit 2; }
+[ -n "$command" ] && [ -n "$dir" ] || { echo "usage: $0 start|stop|crash DIR [PORT]" >&2; exit 2; }
 
 bindir() {
   local found
@@ -55,8 +56,12 @@ case "$command" in
     bin="$(bindir)"
     [ -f "$dir/data/postmaster.pid" ] && as_owner "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null || true
     ;;
+  crash)
+    bin="$(bindir)"
+    as_owner "$bin/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null
+    ;;
   *)
-    echo "usage: $0 start|stop DIR [PORT]" >&2
+    echo "usage: $0 start|stop|crash DIR [PORT]" >&2
     exit 2
     ;;
 esac

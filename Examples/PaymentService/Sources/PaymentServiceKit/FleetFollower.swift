@@ -2,6 +2,7 @@ import Logging
 import SalesforceResilience
 import SalesforceResiliencePostgres
 import ServiceLifecycle
+import Synchronization
 
 /// Follows the fleet's settings in PostgreSQL as a `Service`: the operating mode an operator set
 /// (`PaymentService mode set …`) and the breaker openings other workers published, every two
@@ -13,8 +14,14 @@ struct FleetFollower: Service {
 
     func run() async throws {
         let logger = self.logger
+        // Logged once when reading fails and once when it works again, not every round.
+        let failing = Mutex(false)
         await cancelWhenGracefulShutdown {
             await fleet.follow(client) { round in
+                if case .success = round, failing.withLock({ $0 }) {
+                    failing.withLock { $0 = false }
+                    logger.info("the fleet's settings can be read again")
+                }
                 switch round {
                 case .success(let sync) where !sync.isEmpty:
                     logger.info("following the fleet", metadata: [
@@ -23,7 +30,9 @@ struct FleetFollower: Service {
                 case .success:
                     break
                 case .failure(let error):
-                    logger.warning("the fleet's settings could not be read; keeping this worker's own", metadata: ["error": "\(error)"])
+                    if !failing.withLock({ state in defer { state = true }; return state }) {
+                        logger.warning("the fleet's settings could not be read; keeping this worker's own until they can", metadata: ["error": "\(error)"])
+                    }
                 }
             }
         }

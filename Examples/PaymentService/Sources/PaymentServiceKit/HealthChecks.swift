@@ -4,10 +4,11 @@ import Synchronization
 
 /// What `/health` and `/ready` answer: named checks an operator can read.
 ///
-/// - `/health` (liveness): 200 while the worker runs, 503 once it has stopped on an error.
-/// - `/ready` (readiness): 200 when work can go out now — a token that works, a mode that lets
-///   the outbox's critical calls through, API usage below the shedding threshold, no open
-///   breaker — else 503 naming what is not.
+/// - `/health` (liveness): 200 while the worker runs, 503 once it has stopped on an error or is
+///   stuck (no step finished long after one was due).
+/// - `/ready` (readiness): 200 when work can go out now — the store and the login endpoint
+///   answering, a token that works, a mode that lets the outbox's critical calls through, API
+///   usage below the shedding threshold, no open breaker — else 503 naming what is not.
 /// Both list every check, so either page explains the service's state.
 struct HealthReport: Encodable, Sendable {
     struct Check: Encodable, Sendable {
@@ -33,9 +34,20 @@ final class HealthState: Sendable {
         var tokenFailure: FailureCategory?
         var anyCallSucceeded = false
         var workerFailure: String?
+        /// What the worker is retrying (the store unreachable, the login endpoint failing).
+        var retrying: String?
+        /// When the worker must next be heard from; past it, it is stuck.
+        var dueBy: ContinuousClock.Instant?
     }
 
     private let state = Mutex(State())
+    /// How long past an expected step the worker may be silent before `/health` calls it stuck:
+    /// a batch, a store operation and some slack.
+    let stuckAfter: Duration
+
+    init(stuckAfter: Duration = .seconds(120)) {
+        self.stuckAfter = stuckAfter
+    }
 
     var sink: ResilienceEventSink {
         ResilienceEventSink { [self] event in
@@ -57,11 +69,35 @@ final class HealthState: Sendable {
         state.withLock { $0.workerFailure = String(describing: error) }
     }
 
+    /// The worker is retrying after `error`: not ready until it recovers.
+    func workerRetrying(_ error: any Error) {
+        state.withLock { $0.retrying = String(describing: error) }
+    }
+
+    /// Whether the worker is retrying a failure now.
+    var isRetrying: Bool { state.withLock { $0.retrying != nil } }
+
+    /// The worker's steps succeed again.
+    func workerRecovered() {
+        state.withLock { $0.retrying = nil }
+    }
+
+    /// The worker finished a step and will be quiet for `wait` (a pause, a backoff).
+    func beat(quietFor wait: Duration) {
+        let due = ContinuousClock.now + wait + stuckAfter
+        state.withLock { $0.dueBy = due }
+    }
+
     /// The checks, now.
     func checks(client: SalesforceClient, outbox: Outbox) async -> [HealthReport.Check] {
         let snapshot = state.withLock { $0 }
         var checks: [HealthReport.Check] = []
-        checks.append(.init(name: "worker", ok: snapshot.workerFailure == nil, detail: snapshot.workerFailure.map { "stopped: \($0)" } ?? "running"))
+        let stuck = snapshot.dueBy.map { ContinuousClock.now > $0 } ?? false
+        let workerDetail = if let failure = snapshot.workerFailure { "stopped: \(failure)" }
+            else if stuck { "stuck: no step finished within \(stuckAfter) of when one was due" } else { "running" }
+        checks.append(.init(name: "worker", ok: snapshot.workerFailure == nil && !stuck, detail: workerDetail))
+        checks.append(.init(name: "store and login", ok: snapshot.retrying == nil,
+                            detail: snapshot.retrying.map { "retrying: \($0)" } ?? "answering"))
         let tokenDetail = if let failure = snapshot.tokenFailure { "the last token request failed (\(failure.rawValue))" }
             else if snapshot.anyCallSucceeded { "valid: the last call succeeded with it" } else { "not yet used" }
         checks.append(.init(name: "token", ok: snapshot.tokenFailure == nil, detail: tokenDetail))
@@ -79,7 +115,8 @@ final class HealthState: Sendable {
             let probe = breaker.nextProbeAt.map { " until \(($0 - client.clock.now).formatted(.units(allowed: [.seconds], width: .abbreviated))) from now" } ?? ""
             checks.append(.init(name: "circuit breaker \(host)", ok: state == .closed, detail: state.rawValue + probe))
         }
-        if let (count, age) = try? await outbox.backlog() {
+        // Not asked while the worker is retrying: a frozen store would hold the page for its query timeout.
+        if snapshot.retrying == nil, let (count, age) = try? await outbox.backlog() {
             let oldest = age.map { "oldest \($0.formatted(.units(allowed: [.hours, .minutes, .seconds], width: .abbreviated)))" } ?? "empty"
             checks.append(.init(name: "backlog", ok: true, detail: "\(count) queued, \(oldest)"))
         }

@@ -20,37 +20,86 @@ final class OutboxWorker: Service {
     /// Whether the worker stopped because every payment of the job was delivered.
     var finishedJob: Bool { finished.withLock { $0 } }
 
-    init(outbox: Outbox, source: PaymentSource, options: ServiceOptions, logger: Logger) {
+    private let health: HealthState?
+
+    init(outbox: Outbox, source: PaymentSource, options: ServiceOptions, logger: Logger, health: HealthState? = nil) {
         self.outbox = outbox
         self.source = source
         self.options = options
         self.logger = logger
+        self.health = health
         clock = outbox.client.clock
     }
 
+    /// Drains until a graceful shutdown or the job's end. A failure a retry can fix — PostgreSQL
+    /// restarted, frozen or unreachable, the token endpoint timing out or failing — never ends the
+    /// worker: it is logged once per outage with its cause, `/ready` says so, and the step is
+    /// tried again with backoff (1 s doubling to 30 s). Only a failure retrying cannot fix (the
+    /// app's credentials refused, a batch Salesforce rejects as a whole) stops it, saying why.
     func run() async throws {
+        var failures = 0
+        var outageStarted: ContinuousClock.Instant?
         while !Task.isShuttingDownGracefully {
-            try await source.catchUp()
-            let step = try await outbox.drainOnce()
-            switch step {
-            case .idle where options.exitWhenDone:
-                // Other services of a fleet may have enqueued the rest of the job.
-                try await source.takeUpProgress()
-                if await source.exhausted, try await outbox.backlog().count == 0 {
-                    logger.info("every payment of the job is delivered")
-                    finished.withLock { $0 = true }
-                    return
+            let wait: Duration
+            do {
+                guard let next = try await step() else { return }
+                wait = next
+                if let started = outageStarted {
+                    logger.info("recovered: the outbox's store and Salesforce answer again",
+                                metadata: ["outage_s": "\(Int64((ContinuousClock.now - started).components.seconds))"])
+                    outageStarted = nil
                 }
-            case .sent(let delivered, let deadLettered, let retrying):
-                logger.debug("batch sent", metadata: ["delivered": "\(delivered)", "dead_lettered": "\(deadLettered)", "retrying": "\(retrying)"])
-            default:
-                break
+                failures = 0
+                health?.workerRecovered()
+            } catch {
+                if Self.isFatal(error) { throw error }
+                failures += 1
+                if outageStarted == nil {
+                    outageStarted = .now
+                    logger.warning("cannot drain for now; retrying with backoff until it works again", metadata: ["cause": "\(error)"])
+                }
+                health?.workerRetrying(error)
+                wait = min(.seconds(30), .seconds(1) * Double(1 << min(failures - 1, 5)))
             }
-            let wait = await outbox.wait(after: step)
+            health?.beat(quietFor: wait)
             guard wait > .zero else { continue }
-            // A shutdown ends the wait at once; it never interrupts drainOnce() above.
+            // A shutdown ends the wait at once; it never interrupts a step.
             try? await cancelWhenGracefulShutdown { try await self.clock.sleep(for: wait) }
         }
         logger.info("shutting down: the batch in flight has finished; no more are claimed")
+    }
+
+    /// One step: take up new payments, send one batch. Returns how long to wait before the
+    /// next, or `nil` when the job is done.
+    private func step() async throws -> Duration? {
+        try await source.catchUp()
+        let step = try await outbox.drainOnce()
+        switch step {
+        case .idle where options.exitWhenDone:
+            // Other services of a fleet may have enqueued the rest of the job.
+            try await source.takeUpProgress()
+            if await source.exhausted, try await outbox.backlog().count == 0 {
+                logger.info("every payment of the job is delivered")
+                finished.withLock { $0 = true }
+                return nil
+            }
+        case .sent(let delivered, let deadLettered, let retrying):
+            logger.debug("batch sent", metadata: ["delivered": "\(delivered)", "dead_lettered": "\(deadLettered)", "retrying": "\(retrying)"])
+        default:
+            break
+        }
+        return await outbox.wait(after: step)
+    }
+
+    /// Whether retrying cannot fix `error`: the app's credentials refused, a credential store
+    /// that is not this app's, a batch refused as a whole, an invalid argument, cancellation.
+    static func isFatal(_ error: any Error) -> Bool {
+        switch error {
+        case is CancellationError, is OutboxError: true
+        case AuthenticationError.refused(let refusal): OutcomeClassifier().classify(AuthenticationError.refused(refusal)) == .authenticationFailed
+        case let error as CredentialStoreError: !error.isTransient
+        case let error as SalesforceClientError: if case .invalidArgument = error { true } else { false }
+        default: false
+        }
     }
 }

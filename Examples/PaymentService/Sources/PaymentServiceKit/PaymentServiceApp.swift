@@ -43,7 +43,7 @@ public final class PaymentServiceApp: Sendable {
     public func run() async throws -> ServiceSummary {
         let started = ContinuousClock.now
         let counters = EventCounters()
-        let health = HealthState()
+        let health = HealthState(stuckAfter: options.claimLease + .seconds(60))
         let metrics = ResilienceMetrics(factory: PrometheusMetricsFactory(registry: registry))
         let storage = try await ServiceStorage.open(options: options, logger: logger)
         let wiring: ServiceWiring
@@ -66,7 +66,8 @@ public final class PaymentServiceApp: Sendable {
             throw error
         }
         let workers = outboxes.enumerated().map { n, outbox in
-            OutboxWorker(outbox: outbox, source: source, options: options, logger: outboxes.count > 1 ? logger.with("drainer", "\(n + 1)") : logger)
+            OutboxWorker(outbox: outbox, source: source, options: options, logger: outboxes.count > 1 ? logger.with("drainer", "\(n + 1)") : logger,
+                         health: health)
         }
         var services = workers.map {
             ServiceGroupConfiguration.ServiceConfiguration(
@@ -92,28 +93,31 @@ public final class PaymentServiceApp: Sendable {
             throw error
         }
         try await wiring.transport.shutdown()
-        let summary: ServiceSummary
-        do {
-            let (queued, _) = try await storage.store.backlog()
-            let letters = try await storage.deadLetterCount()
-            let produced = try await source.produced()
-            let inOrg = wiring.embedded?.countsByValue(of: options.sobject, field: options.externalIdField)
-            let references = (1...options.count).map(ServiceOptions.reference)
-            let counts = counters.snapshot
-            var delivered = 0
-            for outbox in outboxes { delivered += await outbox.delivered }
-            let elapsed = ContinuousClock.now - started
-            summary = ServiceSummary(
-                payments: options.count, deliveredThisRun: delivered, stillQueued: queued, notYetEnqueued: options.count - produced,
-                deadLettered: letters, landed: inOrg.map { counts in references.filter { counts[$0] == 1 }.count },
-                duplicates: inOrg.map { counts in references.filter { (counts[$0] ?? 0) > 1 }.count },
-                apiCalls: wiring.requests, retries: counts.retries, breakerOpens: counts.breakerOpens,
-                stoppedBy: workers.contains { $0.finishedJob } ? "done" : "signal",
-                elapsedSeconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
-        } catch {
-            await storage.close()
-            throw error
+        // The store's figures, if it answers: with PostgreSQL down or frozen at shutdown the
+        // summary says it could not know rather than holding the exit for it.
+        var figures: (queued: Int, letters: Int, produced: Int)?
+        if !health.isRetrying {
+            do {
+                figures = (try await storage.store.backlog().count, try await storage.deadLetterCount(), try await source.produced())
+            } catch {
+                logger.warning("the summary's queue figures are unknown: the store did not answer", metadata: ["cause": "\(error)"])
+            }
+        } else {
+            logger.warning("the summary's queue figures are unknown: the store was failing at shutdown")
         }
+        let inOrg = wiring.embedded?.countsByValue(of: options.sobject, field: options.externalIdField)
+        let references = (1...options.count).map(ServiceOptions.reference)
+        let counts = counters.snapshot
+        var delivered = 0
+        for outbox in outboxes { delivered += await outbox.delivered }
+        let elapsed = ContinuousClock.now - started
+        let summary = ServiceSummary(
+            payments: options.count, deliveredThisRun: delivered, stillQueued: figures?.queued, notYetEnqueued: figures.map { options.count - $0.produced },
+            deadLettered: figures?.letters, landed: inOrg.map { counts in references.filter { counts[$0] == 1 }.count },
+            duplicates: inOrg.map { counts in references.filter { (counts[$0] ?? 0) > 1 }.count },
+            apiCalls: wiring.requests, retries: counts.retries, breakerOpens: counts.breakerOpens,
+            stoppedBy: workers.contains { $0.finishedJob } ? "done" : "signal",
+            elapsedSeconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
         await storage.close()
         return summary
     }

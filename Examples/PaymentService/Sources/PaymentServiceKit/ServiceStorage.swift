@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Logging
 import SalesforceResilience
 import SalesforceResiliencePostgres
@@ -24,7 +25,10 @@ struct ServiceStorage: Sendable {
             return ServiceStorage(store: journal, ledger: JournalLedger(store: journal), credentialStore: nil, fleet: nil,
                                   description: "journal \(options.journal)", journal: journal, postgres: nil, pool: nil)
         }
-        let database = try FleetDatabase(url: url, logger: logger)
+        var database = try FleetDatabase(url: url, logger: logger)
+        // A store operation that outlasts a batch is the store's fault: it fails and is retried,
+        // and a shutdown never waits longer than a batch for the database.
+        database.queryTimeout = min(.seconds(10), options.batchTimeout)
         let pool = Task { await database.client.run() }
         do {
             try await database.migrate()
@@ -46,10 +50,19 @@ struct ServiceStorage: Sendable {
         return 0
     }
 
-    /// Releases the journal's lock, or stops the connection pool.
+    /// Closes the journal and stops the pool, waiting at most 2 s for the pool's connections to
+    /// close (a frozen server never answers their goodbye).
     func close() async {
         await journal?.close()
-        pool?.cancel()
-        await pool?.value
+        guard let pool else { return }
+        pool.cancel()
+        let closed = Mutex(false)
+        Task {
+            await pool.value
+            closed.withLock { $0 = true }
+        }
+        for _ in 0..<20 where !closed.withLock({ $0 }) {
+            try? await Task.sleep(for: .milliseconds(100))
+        }
     }
 }

@@ -7,12 +7,13 @@ public struct ServiceSummary: Sendable, Codable, Equatable {
     public var payments: Int
     /// Payments delivered by this run (the journal's acknowledgements).
     public var deliveredThisRun: Int
-    /// Payments still queued in the journal.
-    public var stillQueued: Int
-    /// Payments not enqueued yet (the run stopped before they arrived).
-    public var notYetEnqueued: Int
-    /// Payments given up with a permanent error.
-    public var deadLettered: Int
+    /// Payments still queued in the journal; `nil` when the store could not be read at the end
+    /// (PostgreSQL unreachable): the service does not guess.
+    public var stillQueued: Int?
+    /// Payments not enqueued yet (the run stopped before they arrived); `nil` as above.
+    public var notYetEnqueued: Int?
+    /// Payments given up with a permanent error; `nil` as above.
+    public var deadLettered: Int?
     /// Payments the embedded simulator holds exactly once; `nil` against a real org.
     public var landed: Int?
     /// Payments the embedded simulator holds more than once; `nil` against a real org.

@@ -18,6 +18,9 @@ public struct FleetDatabase: Sendable {
     public let schema: String
     /// Where the stores' statements are logged (at `debug`); silent by default.
     public let logger: Logger
+    /// How long one store operation may wait for the server before it fails as transient
+    /// (``PostgresStoreError/isTransient``). Default 10 s.
+    public var queryTimeout: Duration = .seconds(10)
 
     /// The schema version ``migrate()`` brings a database to.
     public static let schemaVersion = 2
@@ -126,5 +129,10 @@ public struct FleetDatabase: Sendable {
 public struct PostgresStoreError: Error, Sendable, Hashable, CustomStringConvertible {
     /// What was wrong.
     public var description: String
-    init(_ description: String) { self.description = description }
+    /// Whether trying again later may succeed (the server did not answer in time).
+    public var isTransient: Bool
+    init(_ description: String, isTransient: Bool = false) {
+        self.description = description
+        self.isTransient = isTransient
+    }
 }

@@ -29,34 +29,38 @@ public struct PostgresCredentialStore: CredentialStore {
 
     /// The stored credential, or `nil`.
     public func load() async throws -> StoredCredential? {
-        let rows = try await database.client.query(
-            "SELECT owner, revision, token::text, stored_at FROM \(unescaped: table) WHERE name = \(name)", logger: logger)
-        for try await (owner, revision, token, storedAt) in rows.decode((String, Int64, String, Date).self) {
-            return StoredCredential(token: try TokenRecord.decode(token), owner: owner, revision: UInt64(max(0, revision)), storedAt: storedAt)
+        return try await database.bounded("load") { [self] in
+            let rows = try await database.client.query(
+                "SELECT owner, revision, token::text, stored_at FROM \(unescaped: table) WHERE name = \(name)", logger: logger)
+            for try await (owner, revision, token, storedAt) in rows.decode((String, Int64, String, Date).self) {
+                return StoredCredential(token: try TokenRecord.decode(token), owner: owner, revision: UInt64(max(0, revision)), storedAt: storedAt)
+            }
+            return nil
         }
-        return nil
     }
 
     /// Compare-and-swap on the revision.
     public func replace(expected: UInt64?, with token: AccessToken, owner: String) async throws -> CredentialReplacement {
-        let json = try TokenRecord.encode(token)
-        let now = clock.wallClockNow
-        let rows: [PostgresRow]
-        if let expected {
-            let revision = Int64(expected)
-            rows = try await database.client.query("""
-                UPDATE \(unescaped: table) SET owner = \(owner), revision = revision + 1, token = \(json)::jsonb, stored_at = \(now)
-                WHERE name = \(name) AND revision = \(revision) RETURNING revision
-                """, logger: logger).collect()
-        } else {
-            rows = try await database.client.query("""
-                INSERT INTO \(unescaped: table) (name, owner, revision, token, stored_at) VALUES (\(name), \(owner), 1, \(json)::jsonb, \(now))
-                ON CONFLICT (name) DO NOTHING RETURNING revision
-                """, logger: logger).collect()
+        return try await database.bounded("replace") { [self] in
+            let json = try TokenRecord.encode(token)
+            let now = clock.wallClockNow
+            let rows: [PostgresRow]
+            if let expected {
+                let revision = Int64(expected)
+                rows = try await database.client.query("""
+                    UPDATE \(unescaped: table) SET owner = \(owner), revision = revision + 1, token = \(json)::jsonb, stored_at = \(now)
+                    WHERE name = \(name) AND revision = \(revision) RETURNING revision
+                    """, logger: logger).collect()
+            } else {
+                rows = try await database.client.query("""
+                    INSERT INTO \(unescaped: table) (name, owner, revision, token, stored_at) VALUES (\(name), \(owner), 1, \(json)::jsonb, \(now))
+                    ON CONFLICT (name) DO NOTHING RETURNING revision
+                    """, logger: logger).collect()
+            }
+            guard let row = rows.first else { return .superseded(try await load()) }
+            let revision = try row.decode(Int64.self)
+            return .stored(StoredCredential(token: token, owner: owner, revision: UInt64(revision), storedAt: now))
         }
-        guard let row = rows.first else { return .superseded(try await load()) }
-        let revision = try row.decode(Int64.self)
-        return .stored(StoredCredential(token: token, owner: owner, revision: UInt64(revision), storedAt: now))
     }
 
     /// Runs `body` holding the advisory lock of this credential, waiting up to `timeout`.

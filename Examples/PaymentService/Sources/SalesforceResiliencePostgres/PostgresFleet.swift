@@ -43,44 +43,52 @@ public struct PostgresFleet: Sendable {
 
     /// Sets the mode every worker follows.
     public func setMode(_ mode: OperatingMode) async throws {
-        try await database.client.query("""
-            INSERT INTO \(unescaped: settings) (key, value, updated_at) VALUES ('mode', \(mode.rawValue), now())
-            ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = EXCLUDED.updated_at
-            """, logger: logger)
+        try await database.bounded("setMode") { [self] in
+            try await database.client.query("""
+                INSERT INTO \(unescaped: settings) (key, value, updated_at) VALUES ('mode', \(mode.rawValue), now())
+                ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = EXCLUDED.updated_at
+                """, logger: logger)
+        }
     }
 
     /// The fleet's mode; `nil` if none was ever set.
     ///
     /// - Throws: ``PostgresStoreError`` for a value that is not a mode.
     public func mode() async throws -> OperatingMode? {
-        let rows = try await database.client.query("SELECT value FROM \(unescaped: settings) WHERE key = 'mode'", logger: logger)
-        for try await value in rows.decode(String.self) {
-            guard let mode = OperatingMode(rawValue: value) else { throw PostgresStoreError("the fleet's mode \"\(value)\" is not a mode") }
-            return mode
+        return try await database.bounded("mode") { [self] in
+            let rows = try await database.client.query("SELECT value FROM \(unescaped: settings) WHERE key = 'mode'", logger: logger)
+            for try await value in rows.decode(String.self) {
+                guard let mode = OperatingMode(rawValue: value) else { throw PostgresStoreError("the fleet's mode \"\(value)\" is not a mode") }
+                return mode
+            }
+            return nil
         }
-        return nil
     }
 
     /// Publishes that the breaker for `host` is open for `duration` from now on the fleet's
     /// clock (a later opening wins).
     public func publishOpening(host: String, for duration: Duration) async throws {
-        try await database.client.query("""
-            INSERT INTO \(unescaped: breakers) (host, open_until, opened_by)
-            VALUES (\(host), COALESCE(\(now)::timestamptz, now()) + make_interval(secs => \(duration / .seconds(1))), \(worker))
-            ON CONFLICT (host) DO UPDATE SET open_until = EXCLUDED.open_until, opened_by = EXCLUDED.opened_by
-            WHERE \(unescaped: breakers).open_until < EXCLUDED.open_until
-            """, logger: logger)
+        try await database.bounded("publishOpening") { [self] in
+            try await database.client.query("""
+                INSERT INTO \(unescaped: breakers) (host, open_until, opened_by)
+                VALUES (\(host), COALESCE(\(now)::timestamptz, now()) + make_interval(secs => \(duration / .seconds(1))), \(worker))
+                ON CONFLICT (host) DO UPDATE SET open_until = EXCLUDED.open_until, opened_by = EXCLUDED.opened_by
+                WHERE \(unescaped: breakers).open_until < EXCLUDED.open_until
+                """, logger: logger)
+        }
     }
 
     /// Breaker openings that have not ended, by host: how long each has left, on the fleet's clock.
     public func openings() async throws -> [String: Duration] {
-        let rows = try await database.client.query("""
-            WITH t AS (SELECT COALESCE(\(now)::timestamptz, now()) AS now)
-            SELECT host, EXTRACT(EPOCH FROM open_until - t.now)::float8 FROM \(unescaped: breakers), t WHERE open_until > t.now
-            """, logger: logger)
-        var found: [String: Duration] = [:]
-        for try await (host, seconds) in rows.decode((String, Double).self) { found[host] = .milliseconds(Int64(seconds * 1000)) }
-        return found
+        return try await database.bounded("openings") { [self] in
+            let rows = try await database.client.query("""
+                WITH t AS (SELECT COALESCE(\(now)::timestamptz, now()) AS now)
+                SELECT host, EXTRACT(EPOCH FROM open_until - t.now)::float8 FROM \(unescaped: breakers), t WHERE open_until > t.now
+                """, logger: logger)
+            var found: [String: Duration] = [:]
+            for try await (host, seconds) in rows.decode((String, Double).self) { found[host] = .milliseconds(Int64(seconds * 1000)) }
+            return found
+        }
     }
 
     /// One round of following: the fleet's mode into `client`, others' openings into its

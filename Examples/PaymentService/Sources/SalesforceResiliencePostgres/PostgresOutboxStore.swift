@@ -51,7 +51,9 @@ public struct PostgresOutboxStore: OutboxStore {
 
     /// Inserts or updates (newer fields, the higher attempt count) every entry, in one statement.
     public func enqueue(_ entries: [OutboxEntry]) async throws {
-        try await insert(entries, on: nil)
+        try await database.bounded("enqueue") { [self] in
+            try await insert(entries, on: nil)
+        }
     }
 
     /// Enqueues `entries` as items `range` of a sequence many producers share (a job's
@@ -60,28 +62,32 @@ public struct PostgresOutboxStore: OutboxStore {
     ///
     /// - Returns: `false` (and nothing written) if another producer already moved the sequence.
     public func enqueue(_ entries: [OutboxEntry], producing range: ClosedRange<Int>, of sequence: String) async throws -> Bool {
-        let table = database.table("sequences")
-        let previous = Int64(range.lowerBound - 1)
-        let last = Int64(range.upperBound)
-        return try await FleetDatabase.unwrappingTransactionErrors {
-            try await database.client.withTransaction(logger: logger) { connection in
-                try await connection.query("INSERT INTO \(unescaped: table) (name, produced) VALUES (\(sequence), 0) ON CONFLICT DO NOTHING", logger: logger)
-                let moved = try await connection.query(
-                    "UPDATE \(unescaped: table) SET produced = \(last) WHERE name = \(sequence) AND produced = \(previous) RETURNING produced",
-                    logger: logger).collect()
-                guard !moved.isEmpty else { return false }
-                try await insert(entries, on: connection)
-                return true
+        return try await database.bounded("enqueue") { [self] in
+            let table = database.table("sequences")
+            let previous = Int64(range.lowerBound - 1)
+            let last = Int64(range.upperBound)
+            return try await FleetDatabase.unwrappingTransactionErrors {
+                try await database.client.withTransaction(logger: logger) { connection in
+                    try await connection.query("INSERT INTO \(unescaped: table) (name, produced) VALUES (\(sequence), 0) ON CONFLICT DO NOTHING", logger: logger)
+                    let moved = try await connection.query(
+                        "UPDATE \(unescaped: table) SET produced = \(last) WHERE name = \(sequence) AND produced = \(previous) RETURNING produced",
+                        logger: logger).collect()
+                    guard !moved.isEmpty else { return false }
+                    try await insert(entries, on: connection)
+                    return true
+                }
             }
         }
     }
 
     /// How many items of `sequence` have been enqueued (0 if none).
     public func produced(of sequence: String) async throws -> Int {
-        let rows = try await database.client.query(
-            "SELECT produced FROM \(unescaped: database.table("sequences")) WHERE name = \(sequence)", logger: logger)
-        for try await produced in rows.decode(Int64.self) { return Int(produced) }
-        return 0
+        return try await database.bounded("produced") { [self] in
+            let rows = try await database.client.query(
+                "SELECT produced FROM \(unescaped: database.table("sequences")) WHERE name = \(sequence)", logger: logger)
+            for try await produced in rows.decode(Int64.self) { return Int(produced) }
+            return 0
+        }
     }
 
     private func insert(_ entries: [OutboxEntry], on connection: PostgresConnection?) async throws {
@@ -111,47 +117,51 @@ public struct PostgresOutboxStore: OutboxStore {
 
     /// The oldest pending entries, claimed or not.
     public func pending(limit: Int) async throws -> [OutboxEntry] {
-        let rows = try await database.client.query("""
-            SELECT seq, sobject, external_id_field, external_id, fields::text, enqueued_at, attempts, group_key, version
-            FROM \(unescaped: outbox) ORDER BY seq LIMIT \(Int64(max(0, limit)))
-            """, logger: logger)
-        return try await Self.entries(rows)
+        return try await database.bounded("pending") { [self] in
+            let rows = try await database.client.query("""
+                SELECT seq, sobject, external_id_field, external_id, fields::text, enqueued_at, attempts, group_key, version
+                FROM \(unescaped: outbox) ORDER BY seq LIMIT \(Int64(max(0, limit)))
+                """, logger: logger)
+            return try await Self.entries(rows)
+        }
     }
 
     /// Claims the oldest entries no live lease holds; see ``OutboxStore/claim(limit:lease:groupsTogether:)``.
     public func claim(limit: Int, lease: Duration, groupsTogether: Bool) async throws -> OutboxClaimBatch {
-        let holder = "\(worker)#\(UUID().uuidString.prefix(12))"
-        let seconds = Double(lease.components.seconds) + Double(lease.components.attoseconds) / 1e18
-        let groupFilter = groupsTogether
-            ? "AND (o.group_key IS NULL OR NOT EXISTS (SELECT 1 FROM \(outbox) h WHERE h.group_key = o.group_key AND h.lease_until > t.now))"
-            : ""
-        var binds = PostgresBindings()
-        binds.append(now)
-        binds.append(Int64(max(0, limit)))
-        binds.append(seconds)
-        binds.append(holder)
-        let statement = PostgresQuery(unsafeSQL: """
-            WITH t AS (SELECT COALESCE($1::timestamptz, now()) AS now),
-            picked AS (
-                SELECT o.key FROM \(outbox) o, t
-                WHERE (o.lease_until IS NULL OR o.lease_until <= t.now) \(groupFilter)
-                ORDER BY o.seq LIMIT $2 FOR UPDATE OF o SKIP LOCKED)
-            UPDATE \(outbox) SET lease_until = (SELECT now FROM t) + make_interval(secs => $3), leased_by = $4
-            FROM picked WHERE \(outbox).key = picked.key
-            RETURNING seq, sobject, external_id_field, external_id, fields::text, enqueued_at, attempts, group_key, version
-            """, binds: binds)
-        let claimed: [OutboxEntry]
-        if groupsTogether {
-            claimed = try await FleetDatabase.unwrappingTransactionErrors {
-                try await database.client.withTransaction(logger: logger) { connection in
-                    try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\(outbox)))", logger: logger)
-                    return try await Self.entries(try await connection.query(statement, logger: logger))
+        return try await database.bounded("claim") { [self] in
+            let holder = "\(worker)#\(UUID().uuidString.prefix(12))"
+            let seconds = Double(lease.components.seconds) + Double(lease.components.attoseconds) / 1e18
+            let groupFilter = groupsTogether
+                ? "AND (o.group_key IS NULL OR NOT EXISTS (SELECT 1 FROM \(outbox) h WHERE h.group_key = o.group_key AND h.lease_until > t.now))"
+                : ""
+            var binds = PostgresBindings()
+            binds.append(now)
+            binds.append(Int64(max(0, limit)))
+            binds.append(seconds)
+            binds.append(holder)
+            let statement = PostgresQuery(unsafeSQL: """
+                WITH t AS (SELECT COALESCE($1::timestamptz, now()) AS now),
+                picked AS (
+                    SELECT o.key FROM \(outbox) o, t
+                    WHERE (o.lease_until IS NULL OR o.lease_until <= t.now) \(groupFilter)
+                    ORDER BY o.seq LIMIT $2 FOR UPDATE OF o SKIP LOCKED)
+                UPDATE \(outbox) SET lease_until = (SELECT now FROM t) + make_interval(secs => $3), leased_by = $4
+                FROM picked WHERE \(outbox).key = picked.key
+                RETURNING seq, sobject, external_id_field, external_id, fields::text, enqueued_at, attempts, group_key, version
+                """, binds: binds)
+            let claimed: [OutboxEntry]
+            if groupsTogether {
+                claimed = try await FleetDatabase.unwrappingTransactionErrors {
+                    try await database.client.withTransaction(logger: logger) { connection in
+                        try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\(outbox)))", logger: logger)
+                        return try await Self.entries(try await connection.query(statement, logger: logger))
+                    }
                 }
+            } else {
+                claimed = try await Self.entries(try await database.client.query(statement, logger: logger))
             }
-        } else {
-            claimed = try await Self.entries(try await database.client.query(statement, logger: logger))
+            return OutboxClaimBatch(entries: claimed, holder: holder)
         }
-        return OutboxClaimBatch(entries: claimed, holder: holder)
     }
 
     /// The claims as arrays for `UNNEST`, and the condition that a row is still held by its claim.
@@ -161,93 +171,105 @@ public struct PostgresOutboxStore: OutboxStore {
 
     /// Ends the claims that still hold their rows.
     public func release(_ claims: [OutboxClaim]) async throws {
-        guard !claims.isEmpty else { return }
-        let (keys, _, holders) = Self.columns(claims)
-        try await database.client.query("""
-            UPDATE \(unescaped: outbox) o SET lease_until = NULL, leased_by = NULL
-            FROM UNNEST(\(keys), \(holders)) AS c(k, h) WHERE o.key = c.k AND o.leased_by = c.h
-            """, logger: logger)
+        try await database.bounded("release") { [self] in
+            guard !claims.isEmpty else { return }
+            let (keys, _, holders) = Self.columns(claims)
+            try await database.client.query("""
+                UPDATE \(unescaped: outbox) o SET lease_until = NULL, leased_by = NULL
+                FROM UNNEST(\(keys), \(holders)) AS c(k, h) WHERE o.key = c.k AND o.leased_by = c.h
+                """, logger: logger)
+        }
     }
 
     /// Deletes delivered entries at their claimed versions; ends the claims on newer versions.
     @discardableResult
     public func acknowledge(_ claims: [OutboxClaim]) async throws -> [String] {
-        guard !claims.isEmpty else { return [] }
-        let (keys, versions, holders) = Self.columns(claims)
-        let rows = try await database.client.query("""
-            WITH t AS (SELECT COALESCE(\(now)::timestamptz, now()) AS now),
-            c AS (SELECT * FROM UNNEST(\(keys), \(versions), \(holders)) AS c(k, v, h)),
-            newer AS (
-                UPDATE \(unescaped: outbox) o SET lease_until = NULL, leased_by = NULL FROM c, t
-                WHERE o.key = c.k AND o.leased_by = c.h AND o.lease_until > t.now AND o.version <> c.v RETURNING o.key),
-            gone AS (
-                DELETE FROM \(unescaped: outbox) o USING c, t
-                WHERE o.key = c.k AND o.leased_by = c.h AND o.lease_until > t.now AND o.version = c.v RETURNING o.key)
-            SELECT key FROM gone
-            """, logger: logger)
-        var removed: [String] = []
-        for try await key in rows.decode(String.self) { removed.append(key) }
-        return removed
+        return try await database.bounded("acknowledge") { [self] in
+            guard !claims.isEmpty else { return [] }
+            let (keys, versions, holders) = Self.columns(claims)
+            let rows = try await database.client.query("""
+                WITH t AS (SELECT COALESCE(\(now)::timestamptz, now()) AS now),
+                c AS (SELECT * FROM UNNEST(\(keys), \(versions), \(holders)) AS c(k, v, h)),
+                newer AS (
+                    UPDATE \(unescaped: outbox) o SET lease_until = NULL, leased_by = NULL FROM c, t
+                    WHERE o.key = c.k AND o.leased_by = c.h AND o.lease_until > t.now AND o.version <> c.v RETURNING o.key),
+                gone AS (
+                    DELETE FROM \(unescaped: outbox) o USING c, t
+                    WHERE o.key = c.k AND o.leased_by = c.h AND o.lease_until > t.now AND o.version = c.v RETURNING o.key)
+                SELECT key FROM gone
+                """, logger: logger)
+            var removed: [String] = []
+            for try await key in rows.decode(String.self) { removed.append(key) }
+            return removed
+        }
     }
 
     /// Counts an attempt on each claimed version still held, and ends the claims.
     public func recordAttempt(_ claims: [OutboxClaim]) async throws {
-        guard !claims.isEmpty else { return }
-        let (keys, versions, holders) = Self.columns(claims)
-        try await database.client.query("""
-            WITH t AS (SELECT COALESCE(\(now)::timestamptz, now()) AS now)
-            UPDATE \(unescaped: outbox) o
-            SET attempts = attempts + CASE WHEN o.version = c.v THEN 1 ELSE 0 END, lease_until = NULL, leased_by = NULL
-            FROM UNNEST(\(keys), \(versions), \(holders)) AS c(k, v, h), t
-            WHERE o.key = c.k AND o.leased_by = c.h AND o.lease_until > t.now
-            """, logger: logger)
+        try await database.bounded("recordAttempt") { [self] in
+            guard !claims.isEmpty else { return }
+            let (keys, versions, holders) = Self.columns(claims)
+            try await database.client.query("""
+                WITH t AS (SELECT COALESCE(\(now)::timestamptz, now()) AS now)
+                UPDATE \(unescaped: outbox) o
+                SET attempts = attempts + CASE WHEN o.version = c.v THEN 1 ELSE 0 END, lease_until = NULL, leased_by = NULL
+                FROM UNNEST(\(keys), \(versions), \(holders)) AS c(k, v, h), t
+                WHERE o.key = c.k AND o.leased_by = c.h AND o.lease_until > t.now
+                """, logger: logger)
+        }
     }
 
     /// Moves entries to the dead letters in one statement: each only at its claimed version while
     /// still held (a letter without a claim: whatever version is pending).
     @discardableResult
     public func deadLetter(_ letters: [DeadLetter]) async throws -> [String] {
-        guard !letters.isEmpty else { return [] }
-        let encoder = JSONEncoder()
-        let entries = try letters.map { String(decoding: try encoder.encode($0.entry), as: UTF8.self) }
-        let keys = letters.map(\.entry.key)
-        let versions = letters.map { $0.claim?.version ?? -1 }
-        let holders = letters.map { $0.claim?.holder ?? "" }
-        let rows = try await database.client.query("""
-            WITH t AS (SELECT COALESCE(\(now)::timestamptz, now()) AS now),
-            c AS (SELECT * FROM UNNEST(\(keys), \(versions), \(holders), \(entries), \(letters.map(\.reason)), \(letters.map(\.at)))
-                  AS c(k, v, h, e, r, a)),
-            newer AS (
-                UPDATE \(unescaped: outbox) o SET lease_until = NULL, leased_by = NULL FROM c, t
-                WHERE c.h <> '' AND o.key = c.k AND o.leased_by = c.h AND o.lease_until > t.now AND o.version <> c.v RETURNING o.key),
-            gone AS (
-                DELETE FROM \(unescaped: outbox) o USING c, t
-                WHERE o.key = c.k AND (c.h = '' OR (o.leased_by = c.h AND o.lease_until > t.now AND o.version = c.v)) RETURNING o.key)
-            INSERT INTO \(unescaped: database.table("dead_letters")) (key, entry, reason, at)
-            SELECT c.k, c.e::jsonb, c.r, c.a FROM c JOIN gone ON gone.key = c.k
-            RETURNING key
-            """, logger: logger)
-        var lettered: [String] = []
-        for try await key in rows.decode(String.self) { lettered.append(key) }
-        return lettered
+        return try await database.bounded("deadLetter") { [self] in
+            guard !letters.isEmpty else { return [] }
+            let encoder = JSONEncoder()
+            let entries = try letters.map { String(decoding: try encoder.encode($0.entry), as: UTF8.self) }
+            let keys = letters.map(\.entry.key)
+            let versions = letters.map { $0.claim?.version ?? -1 }
+            let holders = letters.map { $0.claim?.holder ?? "" }
+            let rows = try await database.client.query("""
+                WITH t AS (SELECT COALESCE(\(now)::timestamptz, now()) AS now),
+                c AS (SELECT * FROM UNNEST(\(keys), \(versions), \(holders), \(entries), \(letters.map(\.reason)), \(letters.map(\.at)))
+                      AS c(k, v, h, e, r, a)),
+                newer AS (
+                    UPDATE \(unescaped: outbox) o SET lease_until = NULL, leased_by = NULL FROM c, t
+                    WHERE c.h <> '' AND o.key = c.k AND o.leased_by = c.h AND o.lease_until > t.now AND o.version <> c.v RETURNING o.key),
+                gone AS (
+                    DELETE FROM \(unescaped: outbox) o USING c, t
+                    WHERE o.key = c.k AND (c.h = '' OR (o.leased_by = c.h AND o.lease_until > t.now AND o.version = c.v)) RETURNING o.key)
+                INSERT INTO \(unescaped: database.table("dead_letters")) (key, entry, reason, at)
+                SELECT c.k, c.e::jsonb, c.r, c.a FROM c JOIN gone ON gone.key = c.k
+                RETURNING key
+                """, logger: logger)
+            var lettered: [String] = []
+            for try await key in rows.decode(String.self) { lettered.append(key) }
+            return lettered
+        }
     }
 
     /// The dead letters, oldest first.
     public func deadLetters() async throws -> [DeadLetter] {
-        let rows = try await database.client.query(
-            "SELECT entry::text, reason, at FROM \(unescaped: database.table("dead_letters")) ORDER BY id", logger: logger)
-        var letters: [DeadLetter] = []
-        for try await (entry, reason, at) in rows.decode((String, String, Date).self) {
-            letters.append(DeadLetter(entry: try JSONDecoder().decode(OutboxEntry.self, from: Data(entry.utf8)), reason: reason, at: at))
+        return try await database.bounded("deadLetters") { [self] in
+            let rows = try await database.client.query(
+                "SELECT entry::text, reason, at FROM \(unescaped: database.table("dead_letters")) ORDER BY id", logger: logger)
+            var letters: [DeadLetter] = []
+            for try await (entry, reason, at) in rows.decode((String, String, Date).self) {
+                letters.append(DeadLetter(entry: try JSONDecoder().decode(OutboxEntry.self, from: Data(entry.utf8)), reason: reason, at: at))
+            }
+            return letters
         }
-        return letters
     }
 
     /// The number of entries and the oldest one's enqueue date.
     public func backlog() async throws -> (count: Int, oldest: Date?) {
-        let rows = try await database.client.query("SELECT count(*), min(enqueued_at) FROM \(unescaped: outbox)", logger: logger)
-        for try await (count, oldest) in rows.decode((Int64, Date?).self) { return (Int(count), oldest) }
-        return (0, nil)
+        return try await database.bounded("backlog") { [self] in
+            let rows = try await database.client.query("SELECT count(*), min(enqueued_at) FROM \(unescaped: outbox)", logger: logger)
+            for try await (count, oldest) in rows.decode((Int64, Date?).self) { return (Int(count), oldest) }
+            return (0, nil)
+        }
     }
 
     static func entries(_ rows: PostgresRowSequence) async throws -> [OutboxEntry] {

@@ -49,7 +49,7 @@ public actor TestServer {
 
     /// Runs the sandbox script with `arguments`; its exit status, and its standard output (or its
     /// errors, if it failed). The server it starts does not keep the script's pipes open.
-    static func run(_ arguments: [String]) async -> (Int32, String) {
+    public static func run(_ arguments: [String]) async -> (Int32, String) {
         guard let process = try? ChildProcess(script, arguments: arguments, environment: environment) else { return (-1, "cannot run \(script.path)") }
         let status = await process.exitStatus()
         return (status, status == 0 ? process.standardOutput : process.errorLines.joined(separator: "\n"))

@@ -1,0 +1,181 @@
+import Foundation
+import PostgresNIO
+import PostgresTestSupport
+import SalesforceResilience
+import SalesforceResiliencePostgres
+import SalesforceResilienceTesting
+import Synchronization
+import Testing
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Services ride through their database's faults: a PostgreSQL server of the test's own is
+/// crash-restarted (`pg_ctl stop -m immediate`, then started) and later frozen (every process
+/// of it stopped with SIGSTOP) while two services drain, one of them SIGKILLed and replaced.
+/// Every payment lands once, nothing is dead-lettered, the queue ends empty, no service exits
+/// because of the database, `/ready` says 503 while it is frozen, and a SIGTERM during a freeze
+/// ends a service within its batch timeout and a few seconds.
+@Suite(.serialized) struct DatabaseFaultTests {
+    /// A PostgreSQL cluster of this test alone, so that freezing it stops nobody else's tests.
+    struct PrivateServer {
+        let directory: String
+        let url: String
+        let port: String
+
+        static func start() async throws -> PrivateServer {
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pg-faults-\(UUID().uuidString.prefix(8))").path
+            let (status, output) = await TestServer.run(["start", directory])
+            guard status == 0 else { throw TestServerError(description: "could not start PostgreSQL: \(output)") }
+            let url = output.trimmingCharacters(in: .whitespacesAndNewlines)
+            let port = URLComponents(string: url)?.port.map(String.init) ?? ""
+            return PrivateServer(directory: directory, url: url, port: port)
+        }
+
+        func crashAndRestart() async throws {
+            let (crashed, why) = await TestServer.run(["crash", directory])
+            guard crashed == 0 else { throw TestServerError(description: "could not crash PostgreSQL: \(why)") }
+            let (started, output) = await TestServer.run(["start", directory, port])
+            guard started == 0 else { throw TestServerError(description: "could not restart PostgreSQL: \(output)") }
+        }
+
+        /// The postmaster and every process it started.
+        var processes: [pid_t] {
+            guard let text = try? String(contentsOfFile: directory + "/data/postmaster.pid", encoding: .utf8),
+                  let line = text.split(separator: "\n").first, let postmaster = pid_t(line) else { return [] }
+            var found = [postmaster]
+            for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+                guard let pid = pid_t(entry), let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+                      let close = stat.lastIndex(of: ")") else { continue }
+                let fields = stat[stat.index(after: close)...].split(separator: " ")
+                if fields.count > 1, pid_t(fields[1]) == postmaster { found.append(pid) }
+            }
+            return found
+        }
+
+        func freeze() { for pid in processes { kill(pid, SIGSTOP) } }
+        func thaw() { for pid in processes { kill(pid, SIGCONT) } }
+
+        func stop() async {
+            thaw()
+            _ = await TestServer.run(["stop", directory])
+        }
+    }
+
+    /// Counts the payments the org holds and says when it holds `thresholds` of them.
+    final class Progress: HTTPTransport {
+        let org: SalesforceSimulator
+        private let pending: Mutex<[(count: Int, reached: AsyncStream<Void>.Continuation)]>
+
+        init(org: SalesforceSimulator, thresholds: [(Int, AsyncStream<Void>.Continuation)]) {
+            self.org = org
+            pending = Mutex(thresholds.map { (count: $0.0, reached: $0.1) })
+        }
+
+        func send(_ request: HTTPRequest) async throws -> HTTPResponse {
+            let response = try await org.send(request)
+            if request.method == .patch {
+                let held = org.records(of: "Payment__c").count
+                let due = pending.withLock { pending in
+                    defer { pending.removeAll { $0.count <= held } }
+                    return pending.filter { $0.count <= held }.map(\.reached)
+                }
+                for milestone in due { milestone.finish() }
+            }
+            return response
+        }
+    }
+
+    /// Waits until `service` has logged `text` more than `seen` times (or has exited).
+    func waitForLog(_ service: ChildProcess, _ text: String, moreThan seen: Int) async {
+        while service.isRunning, service.errorLines.filter({ $0.contains(text) }).count <= seen {
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
+    func get(_ url: URL) async throws -> (Int, String) {
+        let response = try await URLSessionTransport().send(HTTPRequest(method: .get, url: url))
+        return (response.status, String(decoding: response.body, as: UTF8.self))
+    }
+
+    @Test(.timeLimit(.minutes(3))) func servicesRideThroughACrashRestartAndAFreezeOfTheirDatabase() async throws {
+        let count = 3_000
+        let database = try await PrivateServer.start()
+        defer { Task { await database.stop() } }
+        let (crashPoint, crashNow) = AsyncStream<Void>.makeStream()
+        let (freezePoint, freezeNow) = AsyncStream<Void>.makeStream()
+        let (allLanded, landed) = AsyncStream<Void>.makeStream()
+        var served: SalesforceSimulator?
+        let server = try LoopbackHTTPServer { url in
+            let org = SalesforceSimulator(options: SimulatorOptions(instanceURL: url), clock: SystemClock())
+            served = org
+            return Progress(org: org, thresholds: [(600, crashNow), (1_800, freezeNow), (count, landed)])
+        }
+        defer { server.stop() }
+        let org = try #require(served)
+        let batchTimeout = 3
+        let arguments = ["--instance-url", server.baseURL.absoluteString, "--allow-http-loopback", "--postgres-url", database.url,
+                         "--count", "\(count)", "--rate", "300", "--batch-timeout", "\(batchTimeout)", "--log-format", "json"]
+        func launch(_ extra: [String] = []) throws -> ChildProcess {
+            try ServiceProcess.launch(arguments + extra, environment: ["SF_CLIENT_ID": "fleet", "SF_CLIENT_SECRET": "secret"])
+        }
+        let watched = try launch(["--metrics-port", "0"])
+        var services = [watched, try launch()]
+        defer { for service in services { service.send(SIGKILL) } }
+        let listening = try #require(await watched.waitForLine(containing: "status server listening"))
+        let line = try JSONDecoder().decode([String: JSONValue].self, from: Data(listening.utf8))
+        let status = try #require(line["metadata"]?.objectValue?["url"]?.stringValue.flatMap(URL.init(string:)))
+
+        // A crash and restart of the database; one service killed and replaced.
+        for await _ in crashPoint {}
+        try await database.crashAndRestart()
+        services[1].send(SIGKILL)
+        #expect(await services[1].exitStatus() == SIGKILL)
+        services.append(try launch())
+
+        // A freeze: the services keep running, say why they wait, and are not ready.
+        for await _ in freezePoint {}
+        let outagesBefore = watched.errorLines.filter { $0.contains("cannot drain for now") }.count
+        database.freeze()
+        await waitForLog(watched, "cannot drain for now", moreThan: outagesBefore)
+        #expect(watched.isRunning && services[2].isRunning, "a service exited while the database was frozen")
+        let (readiness, report) = try await get(status.appendingPathComponent("ready"))
+        #expect(readiness == 503 && report.contains("retrying"), "/ready answered \(readiness): \(report)")
+        let (liveness, _) = try await get(status.appendingPathComponent("health"))
+        #expect(liveness == 200, "a worker that is retrying is alive")
+        let recoveredBefore = watched.errorLines.filter { $0.contains("recovered:") }.count
+        database.thaw()
+        await waitForLog(watched, "recovered:", moreThan: recoveredBefore)
+        for await _ in allLanded {}
+
+        // A SIGTERM while the database is frozen: out within the batch timeout and a few seconds.
+        database.freeze()
+        let signalled = ContinuousClock.now
+        for service in [services[0], services[2]] { service.send(SIGTERM) }
+        for service in [services[0], services[2]] {
+            let exit = await service.exitStatus()
+            #expect(exit == 0, "exit \(exit): \(service.errorLines.suffix(6))")
+        }
+        let took = ContinuousClock.now - signalled
+        #expect(took < .seconds(batchTimeout + 5), "shutdown with the database frozen took \(took)")
+        database.thaw()
+
+        let stored = org.countsByValue(of: "Payment__c", field: "Reference__c")
+        let references = (1...count).map { String(format: "PAY-%06d", $0) }
+        #expect(references.allSatisfy { stored[$0] == 1 }, "missing \(references.filter { stored[$0] == nil }.count), duplicated \(stored.filter { $0.value > 1 }.count)")
+        let (letters, backlog) = try await withStore(database.url) { store in (try await store.deadLetters(), try await store.backlog()) }
+        #expect(letters.isEmpty && backlog.count == 0, "dead letters \(letters.count), still queued \(backlog.count)")
+    }
+
+    func withStore<T: Sendable>(_ url: String, _ body: @Sendable (PostgresOutboxStore) async throws -> T) async throws -> T {
+        let database = try FleetDatabase(url: url, maximumConnections: 2)
+        return try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { await database.client.run(); return nil }
+            defer { group.cancelAll() }
+            return try await body(PostgresOutboxStore(database: database, worker: "check"))
+        }
+    }
+}
