@@ -50,6 +50,10 @@ public final class AdaptiveThrottle: Sendable {
         /// The rate set at the last decrease, which recovery is a share of.
         var floor: Double = 0
         var nextSlot: ResilienceInstant = .origin
+        /// The next slot of the critical requests' line.
+        var nextCriticalSlot: ResilienceInstant = .origin
+        /// Slots taken and given back unused, earliest first.
+        var freed: [ResilienceInstant] = []
         var lastDecrease: ResilienceInstant?
         var lastIncrease: ResilienceInstant = .origin
         /// Requests sent in the current and the previous whole second.
@@ -76,7 +80,11 @@ public final class AdaptiveThrottle: Sendable {
 
     /// Takes the next slot for a request; returns how long to wait before sending it, or `nil`
     /// (and takes nothing) if that slot would not come before `deadline`.
-    public func acquire(before deadline: ResilienceInstant? = nil) -> Duration? {
+    ///
+    /// A slot a cancelled caller gave back (``giveBack(_:)``) is taken first. Critical requests
+    /// (the outbox's writes) wait only behind other critical ones: each moves the line of normal
+    /// requests back by one slot instead, so that queued reads never hold up a write.
+    public func acquire(before deadline: ResilienceInstant? = nil, priority: RequestContext.Priority = .normal) -> Duration? {
         let now = clock.now
         return state.withLock { state in
             roll(&state, to: now)
@@ -84,11 +92,42 @@ public final class AdaptiveThrottle: Sendable {
                 state.sentThisWindow += 1
                 return .zero
             }
-            let slot = max(now, state.nextSlot)
-            if let deadline, slot >= deadline { return nil }
+            let interval = Duration.nanoseconds(Int64(1e9 / rate))
+            // Slots given back more than a slot ago are spent: they must not add up to a burst.
+            state.freed.removeAll { $0 + interval < now }
+            if let freed = state.freed.first, freed <= max(now, state.nextSlot) {
+                let slot = max(now, freed)
+                if let deadline, slot >= deadline { return nil }
+                state.freed.removeFirst()
+                state.sentThisWindow += 1
+                return slot - now
+            }
+            let slot: ResilienceInstant
+            switch priority {
+            case .critical:
+                slot = max(now, state.nextCriticalSlot)
+                if let deadline, slot >= deadline { return nil }
+                state.nextCriticalSlot = slot + interval
+                state.nextSlot = max(state.nextSlot, now) + interval
+            case .normal:
+                slot = max(now, state.nextSlot, state.nextCriticalSlot)
+                if let deadline, slot >= deadline { return nil }
+                state.nextSlot = slot + interval
+            }
             state.sentThisWindow += 1
-            state.nextSlot = slot + .nanoseconds(Int64(1e9 / rate))
             return slot - now
+        }
+    }
+
+    /// Gives back the slot at `slot` that a caller took and will not use (it was cancelled while
+    /// waiting for it): the next request takes it instead of a later one.
+    public func giveBack(_ slot: ResilienceInstant) {
+        let now = clock.now
+        guard slot > now else { return }
+        state.withLock { state in
+            guard state.rate != nil else { return }
+            state.sentThisWindow = max(0, state.sentThisWindow - 1)
+            state.freed.insert(slot, at: state.freed.firstIndex { $0 > slot } ?? state.freed.endIndex)
         }
     }
 

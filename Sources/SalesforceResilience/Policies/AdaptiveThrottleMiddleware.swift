@@ -17,11 +17,19 @@ public struct AdaptiveThrottleMiddleware: Middleware {
     /// Waits for a slot, sends, and reports the outcome.
     public func intercept(_ request: HTTPRequest, context: RequestContext, next: MiddlewareNext) async throws -> HTTPResponse {
         let now = clock.now
-        guard let wait = throttle.acquire(before: context.deadline) else {
+        guard let wait = throttle.acquire(before: context.deadline, priority: context.priority) else {
             // The slot would come after the call's deadline: fail now, and leave the slot to others.
             throw DeadlineExceededError(operation: context.operation, deadline: context.deadline ?? now)
         }
-        if wait > .zero { try await clock.sleep(until: now + wait) }
+        if wait > .zero {
+            do {
+                try await clock.sleep(until: now + wait)
+            } catch {
+                // Cancelled before its slot: the slot goes to the next caller, not to waste.
+                throttle.giveBack(now + wait)
+                throw error
+            }
+        }
         do {
             let response = try await next(request, context)
             throttle.recordSuccess()

@@ -101,4 +101,41 @@ import Testing
         let request = HTTPRequest(method: .get, url: URL(string: "https://acme.my.salesforce.com/services/data/v62.0/limits")!)
         await #expect(throws: DeadlineExceededError.self) { _ = try await client.send(request, context: short) }
     }
+
+    /// A throttle limited to one request a second.
+    func oneASecond() -> AdaptiveThrottle {
+        let throttle = throttle()
+        throttle.recordThrottled()  // nothing sent yet: the minimum rate, 1/s
+        return throttle
+    }
+
+    @Test func aSlotGivenBackGoesToTheNextCallerNotToWaste() {
+        let throttle = oneASecond()
+        #expect(throttle.rate == 1)
+        #expect([throttle.acquire(), throttle.acquire(), throttle.acquire()] == [.zero, .seconds(1), .seconds(2)])
+        throttle.giveBack(clock.now + .seconds(1))  // the caller of the 1 s slot was cancelled
+        #expect(throttle.acquire() == .seconds(1))
+        #expect(throttle.acquire() == .seconds(3))
+    }
+
+    @Test func criticalRequestsDoNotWaitBehindNormalOnes() {
+        let throttle = oneASecond()
+        #expect((0..<3).map { _ in throttle.acquire(priority: .normal) } == [.zero, .seconds(1), .seconds(2)])
+        #expect(throttle.acquire(priority: .critical) == .zero, "a write waited behind queued reads")
+        #expect(throttle.acquire(priority: .critical) == .seconds(1))
+        // The normal line makes room: the next read comes after the three queued and the two writes.
+        #expect(throttle.acquire(priority: .normal) == .seconds(5))
+    }
+
+    @Test(.timeLimit(.minutes(1))) func aCallerCancelledWhileWaitingForItsSlotGivesItBack() async throws {
+        let throttle = oneASecond()
+        let middleware = AdaptiveThrottleMiddleware(throttle: throttle, clock: clock)
+        let pipeline = Pipeline(middleware: [middleware], transport: MockTransport { _ in .status(200) })
+        #expect(throttle.acquire() == .zero)  // the current slot is taken
+        let waiting = Task { try await pipeline.send(makeRequest(), context: makeContext()) }
+        #expect(await clock.waitForSleepers(1))  // it waits for the slot at 1 s
+        waiting.cancel()
+        _ = await waiting.result
+        #expect(throttle.acquire() == .seconds(1), "the cancelled caller's slot was not given back")
+    }
 }
