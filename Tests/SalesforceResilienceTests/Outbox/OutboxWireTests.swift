@@ -1,0 +1,110 @@
+import Foundation
+import SalesforceResilience
+import SalesforceResilienceTesting
+import Testing
+
+/// The delivery contract over real loopback HTTP (keep-alive, `URLSessionTransport`): transient
+/// per-record errors are retried until every record lands, and two drainers whose login endpoint
+/// stalls at a session expiry never have one record in two requests at once.
+@Suite(.serialized) struct OutboxWireTests {
+    /// The org as the server sees it: collections requests logged with the references they
+    /// carry, a record in two requests at once noted, every token request answered `stall` late, and
+    /// every collections answer `latency` late.
+    final class WitnessedOrg: HTTPTransport {
+        let org: SalesforceSimulator
+        let stall: Duration
+        let latency: Duration
+        let inFlight = Lock<[String: Int]>([:])
+        let overlapping = Lock<Set<String>>([])
+        let tokenRequests = Lock(0)
+
+        init(org: SalesforceSimulator, stall: Duration = .zero, latency: Duration = .zero) {
+            self.org = org
+            self.stall = stall
+            self.latency = latency
+        }
+
+        func send(_ request: HTTPRequest) async throws -> HTTPResponse {
+            if request.url.path.hasSuffix("/token") {
+                tokenRequests.withLock { $0 += 1 }
+                if stall > .zero { try await Task.sleep(for: stall) }
+            }
+            guard request.method == .patch, request.url.path.contains("/composite/sobjects/"), let body = request.body,
+                  case .object(let object)? = try? JSONDecoder().decode(JSONValue.self, from: body), case .array(let records)? = object["records"]
+            else { return try await org.send(request) }
+            let references = records.compactMap { $0.objectValue?["Reference__c"]?.stringValue }
+            inFlight.withLock { inFlight in
+                for reference in references {
+                    if inFlight[reference, default: 0] > 0 { overlapping.withLock { _ = $0.insert(reference) } }
+                    inFlight[reference, default: 0] += 1
+                }
+            }
+            defer { inFlight.withLock { inFlight in for reference in references { inFlight[reference, default: 1] -= 1 } } }
+            if latency > .zero { try await Task.sleep(for: latency) }
+            return try await org.send(request)
+        }
+    }
+
+    func serve(_ make: @escaping @Sendable (SalesforceSimulator) -> WitnessedOrg) throws -> (LoopbackHTTPServer, WitnessedOrg) {
+        var served: WitnessedOrg?
+        let server = try LoopbackHTTPServer { url in
+            let witnessed = make(SalesforceSimulator(options: SimulatorOptions(instanceURL: url), clock: SystemClock()))
+            served = witnessed
+            return witnessed
+        }
+        return (server, served!)
+    }
+
+    func client(_ server: LoopbackHTTPServer, callTimeout: Duration = .seconds(30)) throws -> SalesforceClient {
+        let transport = URLSessionTransport(options: .init(attemptTimeout: .seconds(10)))
+        return try SalesforceClient(
+            configuration: SalesforceConfiguration(instanceURL: server.baseURL, callTimeout: callTimeout, allowHTTPLoopback: true), transport: transport,
+            tokenProvider: OAuthTokenProvider(loginURL: server.baseURL, grant: .clientCredentials(clientID: "sim-client", clientSecret: "sim-secret"),
+                                              transport: transport, allowHTTPLoopback: true))
+    }
+
+    func payments(_ range: ClosedRange<Int>) -> [OutboxEntry] {
+        range.map { n in
+            OutboxEntry(sobject: "Payment__c", externalIdField: "Reference__c", externalId: "PAY-\(n)", fields: ["Amount__c": .number(1)], enqueuedAt: Date())
+        }
+    }
+
+    @Test(.timeLimit(.minutes(1))) func transientPerRecordErrorsOverHTTPLeaveNoDeadLetter() async throws {
+        let (server, witnessed) = try serve { WitnessedOrg(org: $0) }
+        defer { server.stop() }
+        #expect(OutboxDeliveryTests.failOnce(witnessed.org, every: 20, of: 1_000) == 50)
+        let store = InMemoryOutboxStore()
+        await store.enqueue(payments(1...1_000))
+        let fast = Backoff(initial: .milliseconds(10), multiplier: 2, maximum: .milliseconds(40))
+        let outbox = Outbox(store: store, client: try client(server), options: OutboxOptions(retryBackoff: fast), random: RandomSource(seed: 5))
+        try await outbox.drain()
+        let letters = await store.deadLetters
+        #expect(letters.isEmpty, "dead-lettered: \(letters.map(\.reason).prefix(3))")
+        let stored = witnessed.org.countsByValue(of: "Payment__c", field: "Reference__c")
+        #expect(stored.count == 1_000 && stored.values.allSatisfy { $0 == 1 })
+    }
+
+    @Test(.timeLimit(.minutes(1))) func aLoginThatStallsNeverPutsARecordInTwoRequestsAtOnce() async throws {
+        // The token endpoint takes 3 s to answer; a call may take 1 s and a claim lasts 2 s. Before
+        // the token fetch was bounded with the batch, the first drainer waited out the login past
+        // its lease while the second claimed the same records, and both sent them when the token came.
+        let (server, witnessed) = try serve { WitnessedOrg(org: $0, stall: .seconds(3), latency: .milliseconds(100)) }
+        defer { server.stop() }
+        let store = InMemoryOutboxStore()
+        await store.enqueue(payments(1...20))
+        let client = try client(server, callTimeout: .seconds(1))
+        let options = OutboxOptions(batchSize: 20, retryBackoff: Backoff(initial: .milliseconds(50), multiplier: 2, maximum: .milliseconds(200)),
+                                    idleInterval: .milliseconds(50), claimLease: .seconds(2))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for seed in 1...2 {
+                group.addTask { try await Outbox(store: store, client: client, options: options, random: RandomSource(seed: UInt64(seed))).drain() }
+            }
+            try await group.waitForAll()
+        }
+        #expect(witnessed.tokenRequests.withLock { $0 } >= 1)
+        #expect(witnessed.overlapping.withLock { $0 }.isEmpty, "in two requests at once: \(witnessed.overlapping.withLock { $0 }.sorted().prefix(5))")
+        let stored = witnessed.org.countsByValue(of: "Payment__c", field: "Reference__c")
+        #expect(stored.count == 20 && stored.values.allSatisfy { $0 == 1 })
+        #expect(await store.deadLetters.isEmpty)
+    }
+}
