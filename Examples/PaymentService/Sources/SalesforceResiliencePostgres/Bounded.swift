@@ -10,7 +10,12 @@ extension FleetDatabase {
     /// every store operation is safe to repeat (claims, fenced settles, upserts by key).
     @discardableResult
     func bounded<T: Sendable>(_ what: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-        let timeout = queryTimeout
+        try await Self.bounded(what, timeout: queryTimeout, body)
+    }
+
+    /// ``bounded(_:_:)`` with a timeout of the caller's.
+    @discardableResult
+    static func bounded<T: Sendable>(_ what: String, timeout: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
         let race = FirstResult<T>()
         let work = Task { race.settle(await Result(catching: { try await body() })) }
         let timer = Task {

@@ -83,12 +83,47 @@ public struct PostgresCredentialStore: CredentialStore {
                 try await clock.sleep(for: .milliseconds(20))
             }
             do {
-                let result = try await body()
+                let result = try await Self.whileHeld(on: connection, key: key, logger: logger, clock: clock, body)
                 try await connection.query("SELECT pg_advisory_unlock(hashtext(\(key)))", logger: logger)
                 return result
             } catch {
-                _ = try? await connection.query("SELECT pg_advisory_unlock(hashtext(\(key)))", logger: logger)
+                _ = try? await FleetDatabase.bounded("the refresh lock's release", timeout: .seconds(2)) {
+                    try await connection.query("SELECT pg_advisory_unlock(hashtext(\(key)))", logger: logger)
+                }
                 throw error
+            }
+        }
+    }
+
+    /// Runs `body` while checking, every second, that the connection holding the lock is still
+    /// there: the lock dies with its connection, and a refresh that went on without it could
+    /// present the same refresh token as the next holder (under Refresh Token Rotation, that
+    /// revokes the family). If the connection is lost, `body` is cancelled and the call fails as
+    /// transient.
+    static func whileHeld<T: Sendable>(on connection: PostgresConnection, key: String, logger: Logger, clock: any ResilienceClock,
+                                       _ body: @Sendable () async throws -> T) async throws -> T {
+        try await withoutActuallyEscaping(body) { body in
+            try await withThrowingTaskGroup(of: T?.self) { group in
+                group.addTask { try await body() }
+                group.addTask {
+                    while true {
+                        try await clock.sleep(for: .seconds(1))
+                        do {
+                            // A connection the server dropped may never answer: the ping is bounded too.
+                            try await FleetDatabase.bounded("a ping of the refresh lock's connection", timeout: .seconds(2)) {
+                                try await connection.query("SELECT 1", logger: logger)
+                            }
+                        } catch {
+                            throw CredentialStoreError(description: "lost the refresh lock of credential \(key): its connection failed (\(error))",
+                                                       isTransient: true)
+                        }
+                    }
+                }
+                defer { group.cancelAll() }
+                while let result = try await group.next() {
+                    if let result { return result }
+                }
+                throw CancellationError()
             }
         }
     }

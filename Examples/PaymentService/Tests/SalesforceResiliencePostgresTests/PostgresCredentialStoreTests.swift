@@ -123,4 +123,37 @@ import Testing
             #expect(stored.revision == 2 && stored.token.refreshToken != first && stored.token.refreshToken != nil)
         }
     }
+
+    @Test(.timeLimit(.minutes(1))) func aRefreshWhoseLockConnectionDiesIsStoppedBeforeItCanPresentATokenTwice() async throws {
+        try await withTestDatabase { (database) async throws in
+            let store = PostgresCredentialStore(database: database)
+            let (started, start) = AsyncStream<Void>.makeStream()
+            let holder = Task {
+                try await store.withRefreshLock(timeout: .seconds(5)) {
+                    start.finish()
+                    // The token endpoint is slow; meanwhile the lock's connection is killed.
+                    try await Task.sleep(for: .seconds(30))
+                    return "presented"
+                }
+            }
+            for await _ in started {}
+            // Whoever holds this credential's advisory lock (a one-key lock keeps the key's low 32
+            // bits in objid): the holder's connection, and nobody else's.
+            let key = "\(database.schema).credentials.default"
+            let rows = try await database.client.query("""
+                SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1
+                AND objid::bigint = (hashtext(\(key))::bigint & 4294967295)
+                """)
+            var killed = 0
+            for try await pid in rows.decode(Int32.self) {
+                try await database.client.query("SELECT pg_terminate_backend(\(pid))")
+                killed += 1
+            }
+            #expect(killed == 1)
+            let error = await #expect(throws: CredentialStoreError.self) { _ = try await holder.value }
+            #expect(error?.isTransient == true && error?.description.contains("lost the refresh lock") == true, "\(String(describing: error))")
+            // The lock is free for the next holder at once.
+            #expect(try await store.withRefreshLock(timeout: .seconds(2)) { "next" } == "next")
+        }
+    }
 }
