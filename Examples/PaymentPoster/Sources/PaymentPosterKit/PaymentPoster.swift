@@ -102,8 +102,9 @@ public enum PaymentPoster {
                 }
             }
             let tally = inOrg.map { Reconciliation(references: references, inOrg: $0, queued: pending, deadLettered: letters, enqueued: enqueued) }
+            let tokenStoreError = await Self.storeTheNewestToken(client, options: options, output: output)
             let counts = counters.snapshot
-            let summary = PosterSummary(
+            var summary = PosterSummary(
                 mode: wiring.org == nil ? "org" : "simulator", payments: options.count,
                 landed: tally?.landed, duplicates: tally?.duplicates, lost: tally?.lost,
                 deadLettered: letters.count, stillQueued: pending.count, notYetEnqueued: options.count - enqueued.count,
@@ -112,12 +113,36 @@ public enum PaymentPoster {
                 stoppedEarly: stoppedEarly, simulatedSeconds: (clock.now - origin).seconds,
                 drainAfterStormSeconds: wiring.org == nil ? nil : await drainedAfterStorm.value?.seconds,
                 elapsedSeconds: (ContinuousClock.now - started).seconds)
+            summary.tokenStoreError = tokenStoreError
             await store.close()
             return summary
         } catch {
             await store.close()
             throw error
         }
+    }
+
+    /// Before exiting: a token the `--token-store` refused (its write failed after Salesforce
+    /// rotated the refresh token) is written now, trying three times a second apart. If the store
+    /// still refuses, the run says so — naming the store and what follows — rather than exit
+    /// quietly with the only live refresh token.
+    static func storeTheNewestToken(_ client: SalesforceClient, options: PosterOptions, output: @Sendable (String) -> Void) async -> String? {
+        guard await client.tokens.hasUnstoredCredential else { return nil }
+        var failure = ""
+        for attempt in 1...3 {
+            do {
+                if try await client.tokens.storeUnstoredCredential() { return nil }
+            } catch {
+                failure = "\(error)"
+            }
+            if attempt < 3 { try? await client.clock.sleep(for: .seconds(1)) }
+        }
+        let store = options.tokenStore ?? "the credential store"
+        let message = "the token store \(store) could not be written (\(failure)). Salesforce rotated the refresh token; the store still "
+            + "holds the retired one and the newest ends with this process, so the next run (and every process using the store) will be "
+            + "refused with invalid_grant: fix the store (disk space, permissions) and authorise the app again."
+        output("PaymentPoster: \(message)")
+        return message
     }
 
     /// The reference of payment `n`: `PAY-000001`.

@@ -42,10 +42,15 @@ public struct PosterSummary: Sendable, Codable, Equatable {
     public var drainAfterStormSeconds: Double?
     /// Wall-clock seconds the run took.
     public var elapsedSeconds: Double
+    /// Set when the run ends holding a token that `--token-store` refused to take (Salesforce
+    /// rotated the refresh token; the store still holds the retired one): what to do about it.
+    public var tokenStoreError: String? = nil
 
     /// The process exit status: 0 when every payment is known to have landed once, 3 when
-    /// `--max-wait` stopped the run with payments still queued, 1 otherwise.
+    /// `--max-wait` stopped the run with payments still queued, 1 otherwise (and always when the
+    /// token store could not take the newest token).
     public var exitCode: Int32 {
+        if tokenStoreError != nil { return 1 }
         let allDelivered = stillQueued == 0 && notYetEnqueued == 0 && deadLettered == 0
         let verified = landed.map { $0 == payments } ?? true
         if allDelivered, verified, (duplicates ?? 0) == 0, (lost ?? 0) == 0 { return 0 }
