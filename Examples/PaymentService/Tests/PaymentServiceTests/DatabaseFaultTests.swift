@@ -15,7 +15,7 @@ import Glibc
 
 /// Services ride through their database's faults: a PostgreSQL server of the test's own is
 /// crash-restarted (`pg_ctl stop -m immediate`, then started) and later frozen (every process
-/// of it stopped with SIGSTOP) while two services drain, one of them SIGKILLed and replaced.
+/// of it stopped with SIGSTOP) while three services drain, one of them SIGKILLed and replaced.
 /// Every payment lands once, nothing is dead-lettered, the queue ends empty, no service exits
 /// because of the database, `/ready` says 503 while it is frozen, and a SIGTERM during a freeze
 /// ends a service within its batch timeout and a few seconds.
@@ -123,7 +123,7 @@ import Glibc
             try ServiceProcess.launch(arguments + extra, environment: ["SF_CLIENT_ID": "fleet", "SF_CLIENT_SECRET": "secret"])
         }
         let watched = try launch(["--metrics-port", "0"])
-        var services = [watched, try launch()]
+        var services = [watched, try launch(), try launch()]
         defer { for service in services { service.send(SIGKILL) } }
         let listening = try #require(await watched.waitForLine(containing: "status server listening"))
         let line = try JSONDecoder().decode([String: JSONValue].self, from: Data(listening.utf8))
@@ -141,7 +141,7 @@ import Glibc
         let outagesBefore = watched.errorLines.filter { $0.contains("cannot drain for now") }.count
         database.freeze()
         await waitForLog(watched, "cannot drain for now", moreThan: outagesBefore)
-        #expect(watched.isRunning && services[2].isRunning, "a service exited while the database was frozen")
+        #expect(watched.isRunning && services[2].isRunning && services[3].isRunning, "a service exited while the database was frozen")
         let (readiness, report) = try await get(status.appendingPathComponent("ready"))
         #expect(readiness == 503 && report.contains("retrying"), "/ready answered \(readiness): \(report)")
         let (liveness, _) = try await get(status.appendingPathComponent("health"))
@@ -154,8 +154,9 @@ import Glibc
         // A SIGTERM while the database is frozen: out within the batch timeout and a few seconds.
         database.freeze()
         let signalled = ContinuousClock.now
-        for service in [services[0], services[2]] { service.send(SIGTERM) }
-        for service in [services[0], services[2]] {
+        let survivors = [services[0], services[2], services[3]]
+        for service in survivors { service.send(SIGTERM) }
+        for service in survivors {
             let exit = await service.exitStatus()
             #expect(exit == 0, "exit \(exit): \(service.errorLines.suffix(6))")
         }

@@ -1,0 +1,46 @@
+import Foundation
+@testable import PaymentServiceKit
+import SalesforceResilience
+import SalesforceResilienceTesting
+import Testing
+
+/// `/health` and `/ready` as the worker's state drives them: a worker that retries is alive but
+/// not ready; one silent past the time its next step was due is stuck, and not alive.
+@Suite struct HealthStateTests {
+    func wiring() throws -> (SalesforceClient, Outbox) {
+        let clock = VirtualClock(mode: .manual)
+        let org = SalesforceSimulator(clock: clock)
+        let client = try SalesforceClient(configuration: SalesforceConfiguration(instanceURL: org.options.instanceURL), transport: org,
+                                          tokenProvider: org.clientCredentialsProvider(), clock: clock)
+        return (client, Outbox(store: InMemoryOutboxStore(clock: clock), client: client))
+    }
+
+    @Test func aRetryingWorkerIsAliveButNotReadyUntilItRecovers() async throws {
+        let (client, outbox) = try wiring()
+        let health = HealthState(stuckAfter: .seconds(60))
+        health.beat(quietFor: .seconds(1))
+        health.workerRetrying(PostgresTimeoutStandIn())
+        let (ready, report) = await health.readiness(client: client, outbox: outbox)
+        #expect(ready == 503)
+        #expect(report.checks.contains { $0.name == "store and login" && !$0.ok && $0.detail.contains("retrying") })
+        #expect(await health.liveness(client: client, outbox: outbox).0 == 200)
+        health.workerRecovered()
+        #expect(await health.readiness(client: client, outbox: outbox).1.checks.first { $0.name == "store and login" }?.ok == true)
+    }
+
+    @Test func aWorkerSilentPastItsDueTimeIsStuck() async throws {
+        let (client, outbox) = try wiring()
+        let quiet = HealthState(stuckAfter: .seconds(60))
+        quiet.beat(quietFor: .seconds(900))  // paused for the API limit: quiet, and fine
+        #expect(await quiet.liveness(client: client, outbox: outbox).0 == 200)
+        let stuck = HealthState(stuckAfter: .zero)
+        stuck.beat(quietFor: .zero)  // due at once, and nothing since
+        let (alive, report) = await stuck.liveness(client: client, outbox: outbox)
+        #expect(alive == 503)
+        #expect(report.checks.first { $0.name == "worker" }?.detail.hasPrefix("stuck") == true)
+    }
+
+    struct PostgresTimeoutStandIn: Error, CustomStringConvertible {
+        var description: String { "PostgreSQL did not answer claim within 5 s" }
+    }
+}
