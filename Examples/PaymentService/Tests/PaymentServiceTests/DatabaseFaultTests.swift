@@ -65,30 +65,6 @@ import Glibc
         }
     }
 
-    /// Counts the payments the org holds and says when it holds `thresholds` of them.
-    final class Progress: HTTPTransport {
-        let org: SalesforceSimulator
-        private let pending: Mutex<[(count: Int, reached: AsyncStream<Void>.Continuation)]>
-
-        init(org: SalesforceSimulator, thresholds: [(Int, AsyncStream<Void>.Continuation)]) {
-            self.org = org
-            pending = Mutex(thresholds.map { (count: $0.0, reached: $0.1) })
-        }
-
-        func send(_ request: HTTPRequest) async throws -> HTTPResponse {
-            let response = try await org.send(request)
-            if request.method == .patch {
-                let held = org.records(of: "Payment__c").count
-                let due = pending.withLock { pending in
-                    defer { pending.removeAll { $0.count <= held } }
-                    return pending.filter { $0.count <= held }.map(\.reached)
-                }
-                for milestone in due { milestone.finish() }
-            }
-            return response
-        }
-    }
-
     /// Waits until `service` has logged `text` more than `seen` times (or has exited).
     func waitForLog(_ service: ChildProcess, _ text: String, moreThan seen: Int) async {
         while service.isRunning, service.errorLines.filter({ $0.contains(text) }).count <= seen {
@@ -112,7 +88,7 @@ import Glibc
         let server = try LoopbackHTTPServer { url in
             let org = SalesforceSimulator(options: SimulatorOptions(instanceURL: url), clock: SystemClock())
             served = org
-            return Progress(org: org, thresholds: [(600, crashNow), (1_800, freezeNow), (count, landed)])
+            return FleetSupport.Milestones(org: org, thresholds: [(600, crashNow), (1_800, freezeNow), (count, landed)])
         }
         defer { server.stop() }
         let org = try #require(served)
@@ -167,16 +143,7 @@ import Glibc
         let stored = org.countsByValue(of: "Payment__c", field: "Reference__c")
         let references = (1...count).map { String(format: "PAY-%06d", $0) }
         #expect(references.allSatisfy { stored[$0] == 1 }, "missing \(references.filter { stored[$0] == nil }.count), duplicated \(stored.filter { $0.value > 1 }.count)")
-        let (letters, backlog) = try await withStore(database.url) { store in (try await store.deadLetters(), try await store.backlog()) }
+        let (letters, backlog) = try await FleetSupport.withFleetStore(database.url) { store in (try await store.deadLetters(), try await store.backlog()) }
         #expect(letters.isEmpty && backlog.count == 0, "dead letters \(letters.count), still queued \(backlog.count)")
-    }
-
-    func withStore<T: Sendable>(_ url: String, _ body: @Sendable (PostgresOutboxStore) async throws -> T) async throws -> T {
-        let database = try FleetDatabase(url: url, maximumConnections: 2)
-        return try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask { await database.client.run(); return nil }
-            defer { group.cancelAll() }
-            return try await body(PostgresOutboxStore(database: database, worker: "check"))
-        }
     }
 }

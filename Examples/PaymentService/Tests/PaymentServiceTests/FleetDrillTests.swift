@@ -18,31 +18,6 @@ import Glibc
 /// Real processes in real time (about half a minute); every wait is on an event — a count of
 /// records reached, a process exiting — never a fixed sleep.
 @Suite(.serialized) struct FleetDrillTests {
-    /// Passes requests to the org and says when it holds `thresholds` records.
-    final class Milestones: HTTPTransport {
-        let org: SalesforceSimulator
-        private let pending: Mutex<[(count: Int, reached: AsyncStream<Void>.Continuation)]>
-
-        init(org: SalesforceSimulator, thresholds: [(Int, AsyncStream<Void>.Continuation)]) {
-            self.org = org
-            pending = Mutex(thresholds.map { (count: $0.0, reached: $0.1) })
-        }
-
-        func send(_ request: HTTPRequest) async throws -> HTTPResponse {
-            let response = try await org.send(request)
-            if request.method == .patch {
-                let held = org.records(of: "Payment__c").count
-                let reached = pending.withLock { pending in
-                    let due = pending.filter { $0.count <= held }
-                    pending.removeAll { $0.count <= held }
-                    return due.map(\.reached)
-                }
-                for milestone in reached { milestone.finish() }
-            }
-            return response
-        }
-    }
-
     @Test(.timeLimit(.minutes(4))) func fourServicesLoseNothingAndDuplicateNothingThroughKillsAStormAndLostAnswers() async throws {
         let count = 10_000
         let postgres = try await FleetSupport.freshDatabase()
@@ -58,7 +33,7 @@ import Glibc
         let server = try LoopbackHTTPServer(chaos: schedule) { url in
             let org = SalesforceSimulator(options: SimulatorOptions(instanceURL: url), clock: clock)
             served = org
-            return Milestones(org: org, thresholds: [(2_000, killNow), (5_000, restartNow)])
+            return FleetSupport.Milestones(org: org, thresholds: [(2_000, killNow), (5_000, restartNow)])
         }
         defer { server.stop() }
         let org = try #require(served)
@@ -90,7 +65,7 @@ import Glibc
 
         let stored = org.countsByValue(of: "Payment__c", field: "Reference__c")
         let references = (1...count).map { String(format: "PAY-%06d", $0) }
-        let (letters, backlog) = try await withFleetStore(postgres) { store in (try await store.deadLetters(), try await store.backlog()) }
+        let (letters, backlog) = try await FleetSupport.withFleetStore(postgres) { store in (try await store.deadLetters(), try await store.backlog()) }
         let dead = Set(letters.map(\.entry.externalId))
         #expect(references.filter { stored[$0] == nil && !dead.contains($0) }.isEmpty, "lost")
         #expect(stored.values.allSatisfy { $0 == 1 }, "duplicated: \(stored.filter { $0.value > 1 }.count)")
@@ -98,14 +73,5 @@ import Glibc
         #expect(backlog.count == 0, "still queued: \(backlog.count)")
         #expect(org.tokenRequests == 2, "token requests for the fleet: \(org.tokenRequests)")
         #expect(schedule.statistics["lost response", default: 0] >= 2, "lost answers: \(schedule.statistics)")
-    }
-
-    func withFleetStore<T: Sendable>(_ url: String, _ body: @Sendable (PostgresOutboxStore) async throws -> T) async throws -> T {
-        let database = try FleetDatabase(url: url, maximumConnections: 2)
-        return try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask { await database.client.run(); return nil }
-            defer { group.cancelAll() }
-            return try await body(PostgresOutboxStore(database: database, worker: "drill"))
-        }
     }
 }

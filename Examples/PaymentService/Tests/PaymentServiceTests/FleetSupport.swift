@@ -1,4 +1,7 @@
 import Foundation
+import Synchronization
+import SalesforceResilienceTesting
+import SalesforceResilience
 import PostgresNIO
 import PostgresTestSupport
 import SalesforceResiliencePostgres
@@ -20,4 +23,37 @@ enum FleetSupport {
         return components.string ?? base
     }
 
+    /// Passes requests to the org and says when it holds `thresholds` records.
+    final class Milestones: HTTPTransport {
+        let org: SalesforceSimulator
+        private let pending: Mutex<[(count: Int, reached: AsyncStream<Void>.Continuation)]>
+
+        init(org: SalesforceSimulator, thresholds: [(Int, AsyncStream<Void>.Continuation)]) {
+            self.org = org
+            pending = Mutex(thresholds.map { (count: $0.0, reached: $0.1) })
+        }
+
+        func send(_ request: HTTPRequest) async throws -> HTTPResponse {
+            let response = try await org.send(request)
+            if request.method == .patch {
+                let held = org.records(of: "Payment__c").count
+                let reached = pending.withLock { pending in
+                    let due = pending.filter { $0.count <= held }
+                    pending.removeAll { $0.count <= held }
+                    return due.map(\.reached)
+                }
+                for milestone in reached { milestone.finish() }
+            }
+            return response
+        }
+    }
+
+    static func withFleetStore<T: Sendable>(_ url: String, _ body: @Sendable (PostgresOutboxStore) async throws -> T) async throws -> T {
+        let database = try FleetDatabase(url: url, maximumConnections: 2)
+        return try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { await database.client.run(); return nil }
+            defer { group.cancelAll() }
+            return try await body(PostgresOutboxStore(database: database, worker: "drill"))
+        }
+    }
 }
