@@ -20,7 +20,12 @@ public actor TokenStore {
     public nonisolated let options: TokenRefreshOptions
     private let clock: any ResilienceClock
     private let events: ResilienceEventSink
-    private var current: AccessToken?
+    /// The token in hand, behind a lock so that ``cachedToken`` reads it without a hop.
+    private nonisolated let held = Lock<AccessToken?>(nil)
+    private var current: AccessToken? {
+        get { held.withLock { $0 } }
+        set { held.withLock { $0 = newValue } }
+    }
     /// The value of a token dropped by ``invalidate()``: the next fetch must not return it.
     private var dropped: String?
     private var inFlight: Task<AccessToken, any Error>?
@@ -51,6 +56,9 @@ public actor TokenStore {
         self.options = options
         self.refreshGuard = RefreshGuard(options: options)
     }
+
+    /// The token in hand, without waiting; `nil` when a call must fetch one (``token()``).
+    public nonisolated var cachedToken: AccessToken? { held.withLock { $0 } }
 
     /// The current token: this process's, the shared store's, or a new fetch.
     public func token() async throws -> AccessToken {

@@ -114,8 +114,18 @@ public final class SalesforceClient: Sendable {
     }
 
     /// The base URL for requests: the token's `instance_url` if it has one, else the configured one.
+    ///
+    /// With no token in hand this waits for one — a fetch, or one another caller started — but
+    /// no longer than ``SalesforceConfiguration/callTimeout``: a login endpoint that stalls fails
+    /// the call with ``DeadlineExceededError`` instead of holding it (and an outbox batch's claim).
     public func baseURL() async throws -> URL {
-        try await tokens.token().instanceURL ?? configuration.instanceURL
+        if let token = tokens.cachedToken { return token.instanceURL ?? configuration.instanceURL }
+        let tokens = self.tokens
+        let deadline = clock.now + configuration.callTimeout.atLeast(OptionLimits.timeout)
+        let token = try await withTimeLimit(at: deadline, clock: clock, expired: { DeadlineExceededError(operation: "token", deadline: deadline) }) {
+            try await tokens.token()
+        }
+        return token.instanceURL ?? configuration.instanceURL
     }
 
     /// The URL of `/services/data/vXX.X/` followed by already-encoded path segments and query.

@@ -135,4 +135,22 @@ import Testing
         #expect(try await refreshed.value.value == "T2")
         #expect(provider.fetches.withLock { $0 } == 2)
     }
+
+    @Test(.timeLimit(.minutes(1))) func aCallWaitingForAStalledLoginEndsAtItsCallTimeout() async throws {
+        let clock = VirtualClock(mode: .manual)
+        let org = SalesforceSimulator(clock: clock)
+        let (tokenRequests, tokenRequest) = AsyncStream<Void>.makeStream()
+        let transport = OutboxDeliveryTests.StallingLogin(org, tokenRequests: tokenRequest)
+        transport.stalled.withLock { $0 = true }
+        let login = OAuthTokenProvider(loginURL: org.options.instanceURL, grant: .clientCredentials(clientID: "sim-client", clientSecret: "sim-secret"),
+                                       transport: transport, clock: clock, allowHTTPLoopback: true)
+        let client = try SalesforceClient(configuration: SalesforceConfiguration(instanceURL: org.options.instanceURL, callTimeout: .seconds(10)),
+                                          transport: transport, tokenProvider: login, clock: clock)
+        let call = Task { try await client.limits() }
+        var requests = tokenRequests.makeAsyncIterator()
+        _ = await requests.next()
+        await clock.advance(by: .seconds(10))
+        await #expect(throws: DeadlineExceededError.self) { try await call.value }
+        #expect(org.calls["GET limits"] == nil, "nothing went out without a token")
+    }
 }
