@@ -62,6 +62,7 @@ import Glibc
         func stop() async {
             thaw()
             _ = await TestServer.run(["stop", directory])
+            try? FileManager.default.removeItem(atPath: directory)
         }
     }
 
@@ -78,9 +79,20 @@ import Glibc
     }
 
     @Test(.timeLimit(.minutes(3))) func servicesRideThroughACrashRestartAndAFreezeOfTheirDatabase() async throws {
-        let count = 3_000
         let database = try await PrivateServer.start()
-        defer { Task { await database.stop() } }
+        // Stopped on every way out, before the test ends: a cluster left frozen or running
+        // would outlive the test process.
+        do {
+            try await drill(on: database)
+        } catch {
+            await database.stop()
+            throw error
+        }
+        await database.stop()
+    }
+
+    func drill(on database: PrivateServer) async throws {
+        let count = 3_000
         let (crashPoint, crashNow) = AsyncStream<Void>.makeStream()
         let (freezePoint, freezeNow) = AsyncStream<Void>.makeStream()
         let (allLanded, landed) = AsyncStream<Void>.makeStream()
