@@ -195,8 +195,10 @@ public actor Outbox {
         } catch {
             // Not sent, or its answer lost: the batch is free for the next claim at once.
             try? await store.release(batch.map(claimed.claim))
+            // Salesforce unavailable for now (an outage, the login endpoint, the time limit) or a
+            // retryable failure: the batch waits. Anything else is for the caller.
             let category = error is OutboxBatchTimeLimitError ? .deadlineExceeded : client.configuration.classifier.classify(error)
-            guard category.isRetryable(idempotent: true) || category == .deadlineExceeded || category == .circuitOpen else { throw error }
+            guard category.isRetryable(idempotent: true) || category.allowsFallback else { throw error }
             failureStreak += 1
             return .sent(delivered: 0, deadLettered: 0, retrying: batch.count)
         }
@@ -210,20 +212,22 @@ public actor Outbox {
             let claim = claimed.claim(entry)
             if result.success {
                 acknowledged.append(claim)
-            } else if let failure = result.requestFailure {
+                continue
+            }
+            if let failure = result.requestFailure {
                 requestFailure = failure
                 outage.append(claim)
-            } else if classifier.classify(upsertRecordErrors: result.errors).isRetryable(idempotent: true),
-                      entry.attempts + 1 < options.recordAttemptLimit {
-                retry.append(claim)
-            } else {
-                var reason = result.errors.map { "\($0.errorCode): \($0.message)" }.joined(separator: "; ")
-                if reason.isEmpty { reason = "rejected without an error" }
-                if entry.attempts + 1 >= options.recordAttemptLimit, classifier.classify(upsertRecordErrors: result.errors).isRetryable(idempotent: true) {
-                    reason = "gave up after \(entry.attempts + 1) attempts; last error: \(reason)"
-                }
-                letters.append(DeadLetter(entry: entry, reason: reason, at: client.clock.wallClockNow, claim: claim))
+                continue
             }
+            let transient = classifier.classify(upsertRecordErrors: result.errors).isRetryable(idempotent: true)
+            if transient && entry.attempts + 1 < options.recordAttemptLimit {
+                retry.append(claim)
+                continue
+            }
+            var reason = result.errors.map { "\($0.errorCode): \($0.message)" }.joined(separator: "; ")
+            if reason.isEmpty { reason = "rejected without an error" }
+            if transient { reason = "gave up after \(entry.attempts + 1) attempts; last error: \(reason)" }
+            letters.append(DeadLetter(entry: entry, reason: reason, at: client.clock.wallClockNow, claim: claim))
         }
         let delivered = try await store.acknowledge(acknowledged)
         let lettered = Set(try await store.deadLetter(letters))
