@@ -140,7 +140,7 @@ public actor FileJournalOutboxStore: OutboxStore {
     }
 
     /// See ``OutboxStore/release(_:)``.
-    public func release(_ claims: [OutboxClaim]) { state.release(claims, now: clock.now) }
+    public func release(_ claims: [OutboxClaim]) { state.release(claims) }
 
     /// See ``OutboxStore/acknowledge(_:)``.
     @discardableResult
@@ -160,7 +160,7 @@ public actor FileJournalOutboxStore: OutboxStore {
         do {
             try append(.attempt(keys))
         } catch {
-            state.release(claims, now: clock.now)
+            state.release(claims)
             throw error
         }
         state.apply(.attempt(keys))

@@ -19,7 +19,7 @@ public actor InMemoryOutboxStore: OutboxStore {
     }
 
     /// See ``OutboxStore/release(_:)``.
-    public func release(_ claims: [OutboxClaim]) { state.release(claims, now: clock.now) }
+    public func release(_ claims: [OutboxClaim]) { state.release(claims) }
 
     /// See ``OutboxStore/enqueue(_:)``.
     public func enqueue(_ new: [OutboxEntry]) {

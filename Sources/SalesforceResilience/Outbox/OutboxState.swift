@@ -98,7 +98,7 @@ struct OutboxState: Sendable {
     }
 
     /// Ends the claims that `claims` still hold.
-    mutating func release(_ claims: [OutboxClaim], now: ResilienceInstant) {
+    mutating func release(_ claims: [OutboxClaim]) {
         for claim in claims where leases[claim.key]?.holder == claim.holder { leases[claim.key] = nil }
     }
 
