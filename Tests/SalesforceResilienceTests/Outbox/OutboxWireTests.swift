@@ -3,9 +3,9 @@ import SalesforceResilience
 import SalesforceResilienceTesting
 import Testing
 
-/// The delivery contract over real loopback HTTP (keep-alive, `URLSessionTransport`): transient
-/// per-record errors are retried until every record lands, and two drainers whose login endpoint
-/// stalls at a session expiry never have one record in two requests at once.
+/// The delivery contract over real loopback HTTP (keep-alive, `URLSessionTransport`, answers lost
+/// at the socket): transient per-record errors are retried until every record lands, and two
+/// drainers whose login endpoint stalls never have one record in two requests at once.
 @Suite(.serialized) struct OutboxWireTests {
     /// The org as the server sees it: collections requests logged with the references they
     /// carry, a record in two requests at once noted, every token request answered `stall` late, and
@@ -45,9 +45,9 @@ import Testing
         }
     }
 
-    func serve(_ make: @escaping @Sendable (SalesforceSimulator) -> WitnessedOrg) throws -> (LoopbackHTTPServer, WitnessedOrg) {
+    func serve(chaos: ChaosSchedule? = nil, _ make: @escaping @Sendable (SalesforceSimulator) -> WitnessedOrg) throws -> (LoopbackHTTPServer, WitnessedOrg) {
         var served: WitnessedOrg?
-        let server = try LoopbackHTTPServer { url in
+        let server = try LoopbackHTTPServer(chaos: chaos) { url in
             let witnessed = make(SalesforceSimulator(options: SimulatorOptions(instanceURL: url), clock: SystemClock()))
             served = witnessed
             return witnessed
@@ -70,7 +70,12 @@ import Testing
     }
 
     @Test(.timeLimit(.minutes(1))) func transientPerRecordErrorsOverHTTPLeaveNoDeadLetter() async throws {
-        let (server, witnessed) = try serve { WitnessedOrg(org: $0) }
+        // And at the socket: the first two answers, then 5 % of the others, are lost after the
+        // server committed (the connection closes without an answer).
+        let clock = SystemClock()
+        let chaos = ChaosSchedule(faults: [.lostResponses(probability: 1, limit: 2), .lostResponses(probability: 0.05)], seed: 9, clock: clock,
+                                  origin: clock.now)
+        let (server, witnessed) = try serve(chaos: chaos) { WitnessedOrg(org: $0) }
         defer { server.stop() }
         #expect(OutboxDeliveryTests.failOnce(witnessed.org, every: 20, of: 1_000) == 50)
         let store = InMemoryOutboxStore()
@@ -82,6 +87,7 @@ import Testing
         #expect(letters.isEmpty, "dead-lettered: \(letters.map(\.reason).prefix(3))")
         let stored = witnessed.org.countsByValue(of: "Payment__c", field: "Reference__c")
         #expect(stored.count == 1_000 && stored.values.allSatisfy { $0 == 1 })
+        #expect(chaos.statistics["lost response", default: 0] >= 2, "no answer was lost: \(chaos.statistics)")
     }
 
     @Test(.timeLimit(.minutes(1))) func aLoginThatStallsNeverPutsARecordInTwoRequestsAtOnce() async throws {
