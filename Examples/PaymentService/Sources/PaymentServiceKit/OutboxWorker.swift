@@ -96,7 +96,7 @@ final class OutboxWorker: Service {
     static func isFatal(_ error: any Error) -> Bool {
         switch error {
         case is CancellationError, is OutboxError: true
-        case AuthenticationError.refused(let refusal): OutcomeClassifier().classify(AuthenticationError.refused(refusal)) == .authenticationFailed
+        case AuthenticationError.refused: true
         case let error as CredentialStoreError: !error.isTransient
         case let error as SalesforceClientError: if case .invalidArgument = error { true } else { false }
         default: false
