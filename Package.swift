@@ -27,9 +27,11 @@ let package = Package(
         ),
         .executableTarget(
             name: "ResilienceBenchmarks",
-            dependencies: ["SalesforceResilience", "SalesforceResilienceTesting", "PaymentPosterKit"],
+            dependencies: ["SalesforceResilience", "SalesforceResilienceTesting", "PaymentPosterKit", "AllocationCounter"],
             path: "Benchmarks/ResilienceBenchmarks"
         ),
+        // Counts the benchmark process's heap allocations (Linux); linked into nothing else.
+        .target(name: "AllocationCounter", path: "Benchmarks/AllocationCounter"),
         .testTarget(
             name: "PaymentPosterTests",
             // The executable is a dependency so the process-level tests can launch it.

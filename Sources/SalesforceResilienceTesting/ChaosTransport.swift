@@ -34,10 +34,24 @@ public final class ChaosTransport: HTTPTransport {
     /// How many times each fault fired, by ``ChaosFault/name``.
     public var statistics: [String: Int] { schedule.statistics }
 
+    /// Whether the inner transport honours ``HTTPRequest/timeout``: the chaos's own waits (latency,
+    /// stalls, slow drips) do, on the schedule's clock.
+    public var honoursRequestTimeout: Bool { inner.honoursRequestTimeout }
+
     /// Sends `request` through the schedule.
     public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
         let plan = schedule.plan(for: request)
-        if plan.latency > .zero { try await clock.sleep(until: clock.now + plan.latency) }
+        let end = request.timeout.map { clock.now + $0 }
+        /// Sleeps `duration`, or until the attempt's timeout and then fails as a real client would.
+        func wait(_ duration: Duration) async throws {
+            let until = clock.now + duration
+            if let end, end <= until {
+                try await clock.sleep(until: end)
+                throw TransportError.ambiguous(.timedOut, "chaos: no complete answer within the request's timeout")
+            }
+            try await clock.sleep(until: until)
+        }
+        if plan.latency > .zero { try await wait(plan.latency) }
         switch plan.outcome {
         case nil:
             return try await inner.send(request)
@@ -52,12 +66,12 @@ public final class ChaosTransport: HTTPTransport {
             throw TransportError.ambiguous(.connectionLost, "chaos: response lost after the server processed the request")
         case .stall(let duration)?:
             _ = try await inner.send(request)
-            try await clock.sleep(until: clock.now + duration)
+            try await wait(duration)
             throw TransportError.ambiguous(.timedOut, "chaos: no answer within \(duration)")
         case .slowDrip(let bytes, let interval)?:
             let response = try await inner.send(request)
             let pieces = max(1, (response.body.count + bytes - 1) / bytes)
-            try await clock.sleep(until: clock.now + interval * pieces)
+            try await wait(interval * pieces)
             return response
         case .latency?, .serverError?:
             // The schedule folds these into `latency` and `respond`.

@@ -47,6 +47,10 @@ public final class MockTransport: HTTPTransport {
     /// The number of requests received.
     public var requestCount: Int { state.withLock { $0.requests.count } }
 
+    /// `true` when there is no fallback handler: scripted steps answer at once. A handler may
+    /// wait on anything, so with one the pipeline races the transport against the deadline.
+    public var honoursRequestTimeout: Bool { fallback == nil }
+
     /// Records `request` and answers it from the script.
     public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
         let step: Step? = state.withLock { state in

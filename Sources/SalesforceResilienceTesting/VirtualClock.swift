@@ -61,6 +61,9 @@ public final class VirtualClock: ResilienceClock {
     /// How many tasks are waiting in ``sleep(until:)`` (timeouts not counted).
     public var sleeperCount: Int { state.withLock { $0.sleepers.values.filter { !$0.isTimer }.count } }
 
+    /// How many guards are waiting in ``timeout(at:)``: a call raced against its deadline has one.
+    public var timerCount: Int { state.withLock { $0.sleepers.values.filter(\.isTimer).count } }
+
     /// Suspends until virtual time reaches `deadline` (manual) or moves time there (auto-advance).
     public func sleep(until deadline: ResilienceInstant) async throws {
         try Task.checkCancellation()

@@ -8,7 +8,7 @@ struct RefreshGuard {
     let options: TokenRefreshOptions
     /// New tokens rejected in a row without serving a request.
     private(set) var unprovenRejections = 0
-    private var hold: (until: ResilienceInstant, error: AuthenticationError)?
+    private(set) var hold: (until: ResilienceInstant, error: AuthenticationError)?
 
     init(options: TokenRefreshOptions) { self.options = options }
 

@@ -18,20 +18,31 @@ public actor TokenStore {
     public nonisolated let credentials: any CredentialStore
     /// The guards' settings.
     public nonisolated let options: TokenRefreshOptions
-    private let clock: any ResilienceClock
+    /// The clock the guards and deadlines are measured on.
+    public nonisolated let clock: any ResilienceClock
     private let events: ResilienceEventSink
-    /// The token in hand, behind a lock so that ``cachedToken`` reads it without a hop.
-    private nonisolated let held = Lock<AccessToken?>(nil)
+    /// The token in hand and the guard's hold, behind a lock so that ``cachedToken`` and
+    /// ``usableToken()`` read them without a hop.
+    private nonisolated let held = Lock<Held>(Held())
+    private struct Held {
+        var token: AccessToken?
+        var hold: (until: ResilienceInstant, error: AuthenticationError)?
+    }
     private var current: AccessToken? {
-        get { held.withLock { $0 } }
-        set { held.withLock { $0 = newValue } }
+        get { held.withLock { $0.token } }
+        set { held.withLock { $0.token = newValue } }
     }
     /// The value of a token dropped by ``invalidate()``: the next fetch must not return it.
     private var dropped: String?
     private var inFlight: Task<AccessToken, any Error>?
     /// Callers waiting on a fetch someone else started (tests watch it to order a race).
     private(set) var joiners = 0
-    private var refreshGuard: RefreshGuard
+    private var refreshGuard: RefreshGuard {
+        didSet {
+            let hold = refreshGuard.hold
+            held.withLock { $0.hold = hold }
+        }
+    }
     /// A token issued but not yet written to ``credentials`` (the write failed): the one whose
     /// refresh token the next refresh presents, and what the background write keeps retrying.
     private var unsaved: UnsavedCredential?
@@ -58,7 +69,17 @@ public actor TokenStore {
     }
 
     /// The token in hand, without waiting; `nil` when a call must fetch one (``token()``).
-    public nonisolated var cachedToken: AccessToken? { held.withLock { $0 } }
+    public nonisolated var cachedToken: AccessToken? { held.withLock { $0.token } }
+
+    /// The token in hand if ``token()`` would return it without waiting; `nil` when a call must
+    /// go through ``token()``. Costs a lock, not an actor hop: every request asks.
+    ///
+    /// - Throws: the guard's error while a refresh loop or a refusal holds, as ``token()`` does.
+    public nonisolated func usableToken() throws -> AccessToken? {
+        let (token, hold) = held.withLock { ($0.token, $0.hold) }
+        if let hold, clock.now < hold.until { throw hold.error }
+        return token
+    }
 
     /// The current token: this process's, the shared store's, or a new fetch.
     public func token() async throws -> AccessToken {

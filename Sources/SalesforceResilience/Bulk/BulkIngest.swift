@@ -208,7 +208,7 @@ extension SalesforceClient {
         let create = RequestContext(operation: "bulk ingest create", isIdempotent: true, priority: options.priority)
         let job: BulkJobInfo
         do {
-            job = try await sendJSON(.post, try await dataURL(["jobs", "ingest"]), body: encode(spec, operation: create.operation), context: create, as: BulkJobInfo.self)
+            job = try await sendJSON(.post, try dataURL(["jobs", "ingest"]), body: encode(spec, operation: create.operation), context: create, as: BulkJobInfo.self)
         } catch {
             return IngestJobRun(info: nil, records: every(.unprocessed, jobID: nil), failure: error)
         }
@@ -216,7 +216,7 @@ extension SalesforceClient {
         let jobPath = FormEncoding.percentEncode(job.id)
         do {
             // Uploading twice would load the rows twice: not idempotent.
-            let upload = HTTPRequest(method: .put, url: try await dataURL(["jobs", "ingest", jobPath, "batches"]),
+            let upload = HTTPRequest(method: .put, url: try dataURL(["jobs", "ingest", jobPath, "batches"]),
                                      headers: ["Content-Type": "text/csv", "Accept": "application/json"], body: Data(csv.utf8))
             _ = try await send(upload, context: RequestContext(operation: "bulk ingest upload", isIdempotent: false, priority: options.priority))
         } catch {
@@ -236,7 +236,7 @@ extension SalesforceClient {
         }
         do {
             let close = RequestContext(operation: "bulk ingest close", isIdempotent: true, priority: options.priority)
-            _ = try await send(jsonRequest(.patch, try await dataURL(["jobs", "ingest", jobPath]), body: Data(#"{"state":"UploadComplete"}"#.utf8)), context: close)
+            _ = try await send(jsonRequest(.patch, try dataURL(["jobs", "ingest", jobPath]), body: Data(#"{"state":"UploadComplete"}"#.utf8)), context: close)
             events.emit(.bulkJobStateChanged(jobID: job.id, state: .uploadComplete, processed: 0, failed: 0))
         } catch {
             // The close may have reached Salesforce: make sure the job does not run on unwatched.
@@ -283,7 +283,7 @@ extension SalesforceClient {
     }
 
     private func resultFile(jobID: String, name: String, priority: RequestContext.Priority) async throws -> [[String: String]] {
-        let url = try await dataURL(["jobs", "ingest", FormEncoding.percentEncode(jobID), name])
+        let url = try dataURL(["jobs", "ingest", FormEncoding.percentEncode(jobID), name])
         let request = HTTPRequest(method: .get, url: url, headers: ["Accept": "text/csv"])
         let response = try await send(request, context: RequestContext(operation: "bulk ingest \(name)", isIdempotent: true, priority: priority))
         do {

@@ -46,7 +46,7 @@ extension SalesforceClient {
 
     /// `GET jobs/{kind}/{id}`.
     func jobInfo(kind: String, id: String, priority: RequestContext.Priority) async throws -> BulkJobInfo {
-        let url = try await dataURL(["jobs", kind, FormEncoding.percentEncode(id)])
+        let url = try dataURL(["jobs", kind, FormEncoding.percentEncode(id)])
         let context = RequestContext(operation: "bulk \(kind) status", isIdempotent: true, priority: priority)
         return try await sendJSON(.get, url, context: context, as: BulkJobInfo.self)
     }
@@ -55,7 +55,7 @@ extension SalesforceClient {
     /// cancel the abort. Failures are swallowed: the job may already be terminal.
     func abortJob(kind: String, id: String) async {
         let task = Task {
-            let url = try await self.dataURL(["jobs", kind, FormEncoding.percentEncode(id)])
+            let url = try self.dataURL(["jobs", kind, FormEncoding.percentEncode(id)])
             let context = RequestContext(operation: "bulk \(kind) abort", isIdempotent: true, priority: .critical)
             _ = try await self.send(self.jsonRequest(.patch, url, body: Data(#"{"state":"Aborted"}"#.utf8)), context: context)
         }

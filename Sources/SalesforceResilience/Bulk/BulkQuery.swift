@@ -60,7 +60,7 @@ public struct BulkQueryResults: AsyncSequence, Sendable {
                 }
                 var query = "maxRecords=\(results.maxRecords)"
                 if let locator { query += "&locator=" + FormEncoding.percentEncode(locator) }
-                let url = try await client.dataURL(["jobs", "query", FormEncoding.percentEncode(id), "results"], query: query)
+                let url = try client.dataURL(["jobs", "query", FormEncoding.percentEncode(id), "results"], query: query)
                 let context = RequestContext(operation: "bulk query results", isIdempotent: true, priority: results.priority)
                 let response = try await client.send(HTTPRequest(method: .get, url: url, headers: ["Accept": "text/csv"]), context: context)
                 do {
@@ -78,7 +78,7 @@ public struct BulkQueryResults: AsyncSequence, Sendable {
 
         private func createJob() async throws -> String {
             let client = results.client
-            let url = try await client.dataURL(["jobs", "query"])
+            let url = try client.dataURL(["jobs", "query"])
             let body = try client.encode(["operation": results.operation, "query": results.soql.text], operation: "bulk query create")
             let context = RequestContext(operation: "bulk query create", isIdempotent: true, priority: results.priority)
             return try await client.sendJSON(.post, url, body: body, context: context, as: BulkJobInfo.self).id

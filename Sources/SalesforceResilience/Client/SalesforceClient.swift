@@ -37,6 +37,8 @@ public final class SalesforceClient: Sendable {
     public let clock: any ResilienceClock
     /// Where events go.
     public let events: ResilienceEventSink
+    /// `https://host/services/data/vXX.X` on the configured instance.
+    private let dataBase: String
 
     /// Creates a client.
     ///
@@ -81,20 +83,11 @@ public final class SalesforceClient: Sendable {
         self.retryBudget = budget
         self.budgetGuard = budgetGuard
         self.modes = modes
-        let classifier = configuration.classifier
-        self.pipeline = Pipeline(
-            middleware: [AdmissionMiddleware(modes: modes, budget: budgetGuard)] + configuration.callMiddleware + [
-                MetricsMiddleware(recorder: metrics, clock: clock, classifier: classifier, events: events),
-                DeadlineMiddleware(timeout: configuration.callTimeout, clock: clock),
-                RetryMiddleware(policy: configuration.retryPolicy, budget: budget, clock: clock, classifier: classifier, events: events, random: random),
-            ] + configuration.attemptMiddleware + [
-                CircuitBreakerMiddleware(registry: breakers, classifier: classifier, clock: clock),
-            ] + (configuration.adaptiveThrottle.isEnabled ? [AdaptiveThrottleMiddleware(throttle: throttle, classifier: classifier, clock: clock)] : []) + [
-                AuthMiddleware(tokens: tokens),
-                LimitsObserverMiddleware(budget: budgetGuard),
-            ],
-            transport: transport,
-            classifier: classifier)
+        self.pipeline = StandardChain(
+            configuration: configuration, modes: modes, budgetGuard: budgetGuard, metrics: metrics, retryBudget: budget,
+            breakers: breakers, throttle: throttle, tokens: tokens, clock: clock, events: events, random: random
+        ).pipeline(transport: transport)
+        self.dataBase = Self.prefix(of: configuration.instanceURL) + "/services/data/v\(configuration.apiVersion)"
     }
 
     /// The latest `Sforce-Limit-Info` figure, or `nil` before any response carried one.
@@ -128,11 +121,10 @@ public final class SalesforceClient: Sendable {
         return token.instanceURL ?? configuration.instanceURL
     }
 
-    /// The URL of `/services/data/vXX.X/` followed by already-encoded path segments and query.
-    func dataURL(_ segments: [String], query: String? = nil) async throws -> URL {
-        var text = try await baseURL().absoluteString
-        while text.hasSuffix("/") { text.removeLast() }
-        text += "/services/data/v\(configuration.apiVersion)"
+    /// The URL of `/services/data/vXX.X/` followed by already-encoded path segments and query,
+    /// on the configured instance (``AuthMiddleware`` re-addresses it to the token's).
+    func dataURL(_ segments: [String], query: String? = nil) throws -> URL {
+        var text = dataBase
         for segment in segments { text += "/" + segment }
         if let query { text += "?" + query }
         guard let url = URL(string: text) else { throw SalesforceClientError.invalidArgument("cannot form a URL for \(segments.joined(separator: "/"))") }
@@ -140,16 +132,20 @@ public final class SalesforceClient: Sendable {
     }
 
     /// A URL for a server-given path such as `nextRecordsUrl`, refusing anything outside `/services/data/`.
-    func serverPathURL(_ path: String) async throws -> URL {
+    func serverPathURL(_ path: String) throws -> URL {
         guard path.hasPrefix("/services/data/"), !path.contains("//"), !path.contains("..") else {
             throw SalesforceClientError.unexpectedResponse(operation: "follow link", detail: "refusing to follow \(path)")
         }
-        var text = try await baseURL().absoluteString
-        while text.hasSuffix("/") { text.removeLast() }
-        guard let url = URL(string: text + path) else {
+        guard let url = URL(string: Self.prefix(of: configuration.instanceURL) + path) else {
             throw SalesforceClientError.unexpectedResponse(operation: "follow link", detail: "invalid path \(path)")
         }
         return url
+    }
+
+    private static func prefix(of url: URL) -> String {
+        var text = url.absoluteString
+        while text.hasSuffix("/") { text.removeLast() }
+        return text
     }
 
     /// Sends a JSON request and decodes a JSON answer.

@@ -64,12 +64,20 @@ public struct APIUsage: Sendable, Hashable, CustomStringConvertible {
     /// malformed `per-app-api-usage` or `api-bursts` item is left out, not fatal; unknown items
     /// are ignored.
     public static func parse(_ header: String) -> APIUsage? {
-        // Parsed on every response, so on bytes.
+        // Parsed on every response, so on the bytes in place: no arrays, no substrings.
+        var header = header
+        return header.withUTF8 { parse(bytes: $0) }
+    }
+
+    private static func parse(bytes: UnsafeBufferPointer<UInt8>) -> APIUsage? {
         var usage: APIUsage?
         var perApp: AppUsage?
         var bursts: Bursts?
-        for item in header.utf8.split(separator: UInt8(ascii: ";")) {
-            let trimmed = item.trimmingHTTPWhitespace
+        var itemStart = 0
+        while itemStart <= bytes.count {
+            let itemEnd = bytes[itemStart...].firstIndex(of: UInt8(ascii: ";")) ?? bytes.count
+            defer { itemStart = itemEnd + 1 }
+            let trimmed = bytes[itemStart..<itemEnd].trimmingHTTPWhitespace
             guard let equals = trimmed.firstIndex(of: UInt8(ascii: "=")) else { continue }
             let name = trimmed[..<equals]
             var value = trimmed[trimmed.index(after: equals)...]
@@ -96,11 +104,10 @@ public struct APIUsage: Sendable, Hashable, CustomStringConvertible {
         return usage
     }
 
-    /// `USED/MAX` as two non-negative integers.
-    private static func fraction(_ text: Substring.UTF8View.SubSequence) -> (Int, Int)? {
-        let numbers = text.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)
-        guard numbers.count == 2, let used = numbers[0].trimmingHTTPWhitespace.nonNegativeDecimal,
-              let max = numbers[1].trimmingHTTPWhitespace.nonNegativeDecimal
+    private static func fraction(_ text: Slice<UnsafeBufferPointer<UInt8>>) -> (Int, Int)? {
+        guard let slash = text.firstIndex(of: UInt8(ascii: "/")),
+              let used = text[..<slash].trimmingHTTPWhitespace.nonNegativeDecimal,
+              let max = text[text.index(after: slash)...].trimmingHTTPWhitespace.nonNegativeDecimal
         else { return nil }
         return (used, max)
     }

@@ -58,7 +58,7 @@ extension SalesforceClient {
         try APINames.validate(externalIdField, role: "external id field")
         guard !records.isEmpty else { return [] }
         let operation = "upsert collection \(type)"
-        let url = try await dataURL(["composite", "sobjects", type, externalIdField])
+        let url = try dataURL(["composite", "sobjects", type, externalIdField])
         let chunks = stride(from: 0, to: records.count, by: Self.collectionsChunkSize).map {
             $0..<min($0 + Self.collectionsChunkSize, records.count)
         }

@@ -1,7 +1,7 @@
 extension SalesforceClient {
     /// The org's limits: `GET /limits`, such as `DailyApiRequests`.
     public func limits(priority: RequestContext.Priority = .normal) async throws -> OrgLimits {
-        let url = try await dataURL(["limits"])
+        let url = try dataURL(["limits"])
         let context = RequestContext(operation: "limits", isIdempotent: true, priority: priority)
         return try await sendJSON(.get, url, context: context, as: OrgLimits.self)
     }

@@ -58,9 +58,9 @@ public struct QueryResults<Record: Decodable & Sendable>: AsyncSequence, Sendabl
                 let client = results.client
                 let url: URL
                 if let nextPath {
-                    url = try await client.serverPathURL(nextPath)
+                    url = try client.serverPathURL(nextPath)
                 } else {
-                    url = try await client.dataURL([results.endpoint], query: "q=" + FormEncoding.percentEncode(results.soql.text))
+                    url = try client.dataURL([results.endpoint], query: "q=" + FormEncoding.percentEncode(results.soql.text))
                 }
                 started = true
                 let context = RequestContext(operation: results.endpoint, isIdempotent: true, priority: results.priority)

@@ -8,7 +8,7 @@ extension SalesforceClient {
     public func create<Fields: Encodable>(_ type: String, fields: Fields, priority: RequestContext.Priority = .normal) async throws -> SaveResult {
         try APINames.validate(type, role: "sObject type")
         let operation = "create \(type)"
-        let url = try await dataURL(["sobjects", type])
+        let url = try dataURL(["sobjects", type])
         let context = RequestContext(operation: operation, isIdempotent: false, priority: priority)
         return try await sendJSON(.post, url, body: encode(fields, operation: operation), context: context, as: SaveResult.self)
     }
@@ -24,7 +24,7 @@ extension SalesforceClient {
             for field in fields { try APINames.validate(field, role: "field") }
             query = "fields=" + fields.joined(separator: ",")
         }
-        let url = try await dataURL(["sobjects", type, id], query: query)
+        let url = try dataURL(["sobjects", type, id], query: query)
         let context = RequestContext(operation: "get \(type)", isIdempotent: true, priority: priority)
         return try await sendJSON(.get, url, context: context, as: recordType)
     }
@@ -36,7 +36,7 @@ extension SalesforceClient {
         try APINames.validate(type, role: "sObject type")
         try APINames.validateRecordID(id)
         let operation = "update \(type)"
-        let url = try await dataURL(["sobjects", type, id])
+        let url = try dataURL(["sobjects", type, id])
         let context = RequestContext(operation: operation, isIdempotent: true, priority: priority)
         _ = try await send(jsonRequest(.patch, url, body: encode(fields, operation: operation)), context: context)
     }
@@ -45,7 +45,7 @@ extension SalesforceClient {
     public func delete(_ type: String, id: String, priority: RequestContext.Priority = .normal) async throws {
         try APINames.validate(type, role: "sObject type")
         try APINames.validateRecordID(id)
-        let url = try await dataURL(["sobjects", type, id])
+        let url = try dataURL(["sobjects", type, id])
         let context = RequestContext(operation: "delete \(type)", isIdempotent: true, priority: priority)
         _ = try await send(jsonRequest(.delete, url, body: nil), context: context)
     }
@@ -73,7 +73,7 @@ extension SalesforceClient {
                 "upsert \(type): the external id \"\(value)\" is only dots, which a URL path cannot carry; upsert it with upsertCollection, which sends it in the body")
         }
         let operation = "upsert \(type)"
-        let url = try await dataURL(["sobjects", type, externalIdField, FormEncoding.percentEncode(value)])
+        let url = try dataURL(["sobjects", type, externalIdField, FormEncoding.percentEncode(value)])
         let context = RequestContext(operation: operation, isIdempotent: true, priority: priority)
         let response: HTTPResponse
         do {

@@ -1,13 +1,22 @@
-/// An ordered chain of ``Middleware`` in front of an ``HTTPTransport``.
+/// An ordered chain of ``Middleware`` in front of an ``HTTPTransport``, built once.
 ///
 /// The first middleware is the outermost. After the transport, the ``OutcomeClassifier`` turns
 /// every non-2xx response into a thrown ``SalesforceError``, so callers and middleware see either
 /// a successful response or a typed error.
 ///
+/// Given a clock, the pipeline also bounds every attempt by the call's
+/// ``RequestContext/deadline`` (set by ``DeadlineMiddleware``): a transport that
+/// ``HTTPTransport/honoursRequestTimeout`` gets the time left as ``HTTPRequest/timeout`` and is
+/// called directly; any other is raced against a timer. Either way an attempt cut at the deadline
+/// fails with ``DeadlineExceededError`` (``DeadlineExceededError/cutAttemptInFlight``), and an
+/// attempt that would start after it is not sent.
+///
 /// ```swift
+/// let clock = SystemClock()
 /// let pipeline = Pipeline(
-///     middleware: [DeadlineMiddleware(...), RetryMiddleware(...), CircuitBreakerMiddleware(...)],
-///     transport: URLSessionTransport())
+///     middleware: [DeadlineMiddleware(clock: clock), RetryMiddleware(clock: clock)],
+///     transport: URLSessionTransport(), clock: clock)
+/// let request = HTTPRequest(method: .get, url: URL(string: "https://acme.my.salesforce.com/services/data/")!)
 /// let response = try await pipeline.send(request, context: .forRequest(request))
 /// ```
 public struct Pipeline: Sendable {
@@ -17,25 +26,30 @@ public struct Pipeline: Sendable {
     public let transport: any HTTPTransport
     /// The classifier that turns failed responses into errors.
     public let classifier: OutcomeClassifier
+    /// The clock deadlines are measured on, or `nil` when the pipeline leaves attempts unbounded
+    /// (a ``DeadlineMiddleware`` that races the chain still bounds the call).
+    public let clock: (any ResilienceClock)?
+
+    /// The chain: each layer's `next` is the one inside it.
+    private let chain: MiddlewareNext
 
     /// Creates a pipeline.
-    public init(middleware: [any Middleware], transport: any HTTPTransport, classifier: OutcomeClassifier = OutcomeClassifier()) {
+    ///
+    /// - Parameter clock: the clock the middleware measure deadlines on. Pass it so that each
+    ///   attempt is bounded by ``RequestContext/deadline``; without it, only a racing
+    ///   ``DeadlineMiddleware`` bounds a call.
+    public init(
+        middleware: [any Middleware], transport: any HTTPTransport, classifier: OutcomeClassifier = OutcomeClassifier(),
+        clock: (any ResilienceClock)? = nil
+    ) {
         self.middleware = middleware
         self.transport = transport
         self.classifier = classifier
-    }
-
-    /// Sends `request` through the chain.
-    ///
-    /// - Returns: a 2xx response.
-    /// - Throws: ``SalesforceError`` for a failed response, ``TransportError``,
-    ///   ``CircuitOpenError``, ``DeadlineExceededError``, or `CancellationError`.
-    public func send(_ request: HTTPRequest, context: RequestContext) async throws -> HTTPResponse {
-        let transport = self.transport
-        let classifier = self.classifier
+        self.clock = clock
+        let attempt = Self.attempt(transport, clock: clock)
         var next: MiddlewareNext = { request, context in
             try Task.checkCancellation()
-            let response = try await transport.send(request)
+            let response = try await attempt(request, context)
             if let failure = classifier.error(for: response, operation: context.operation) {
                 throw failure
             }
@@ -47,6 +61,44 @@ public struct Pipeline: Sendable {
                 try await layer.intercept(request, context: context, next: inner)
             }
         }
-        return try await next(request, context)
+        self.chain = next
+    }
+
+    /// Sends `request` through the chain.
+    ///
+    /// - Returns: a 2xx response.
+    /// - Throws: ``SalesforceError`` for a failed response, ``TransportError``,
+    ///   ``CircuitOpenError``, ``DeadlineExceededError``, or `CancellationError`.
+    public func send(_ request: HTTPRequest, context: RequestContext) async throws -> HTTPResponse {
+        try await chain(request, context)
+    }
+
+    /// One attempt on `transport`, bounded by the context's deadline when there is a clock.
+    private static func attempt(_ transport: any HTTPTransport, clock: (any ResilienceClock)?) -> MiddlewareNext {
+        guard let clock else { return { request, _ in try await transport.send(request) } }
+        if transport.honoursRequestTimeout {
+            return { request, context in
+                guard let deadline = context.deadline else { return try await transport.send(request) }
+                let left = deadline - clock.now
+                guard left > .zero else { throw DeadlineExceededError(operation: context.operation, deadline: deadline) }
+                var request = request
+                request.timeout = min(request.timeout ?? left, left)
+                do {
+                    return try await transport.send(request)
+                } catch let error as TransportError where error.kind == .timedOut && clock.now >= deadline {
+                    throw DeadlineExceededError(operation: context.operation, deadline: deadline, cutAttemptInFlight: true)
+                }
+            }
+        }
+        return { request, context in
+            guard let deadline = context.deadline else { return try await transport.send(request) }
+            guard clock.now < deadline else { throw DeadlineExceededError(operation: context.operation, deadline: deadline) }
+            let operation = context.operation
+            return try await withTimeLimit(at: deadline, clock: clock, expired: {
+                DeadlineExceededError(operation: operation, deadline: deadline, cutAttemptInFlight: true)
+            }) {
+                try await transport.send(request)
+            }
+        }
     }
 }

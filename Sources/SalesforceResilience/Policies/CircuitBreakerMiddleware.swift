@@ -26,7 +26,7 @@ public struct CircuitBreakerMiddleware: Middleware {
 
     /// Admits, sends and records.
     public func intercept(_ request: HTTPRequest, context: RequestContext, next: MiddlewareNext) async throws -> HTTPResponse {
-        let breaker = registry.breaker(for: request.url.host ?? "unknown-host")
+        let breaker = registry.breaker(for: request.url.host(percentEncoded: true) ?? "unknown-host")
         let probe = try breaker.acquire(operation: context.operation)
         do {
             let response = try await next(request, context)

@@ -5,15 +5,25 @@
 /// after it. An attempt still in flight at the deadline is cancelled, and the call fails with
 /// ``DeadlineExceededError`` (``DeadlineExceededError/cutAttemptInFlight``): a transport that
 /// hangs cannot hold a call past its budget.
+///
+/// How the cut is made depends on ``racesChain``. By default the middleware races the rest of the
+/// chain against a timer, which bounds anything inside, at the cost of a child task or two per
+/// call. The standard chain (``StandardChain``) turns that off: there every wait inside is already
+/// bounded by the deadline (retry and throttle waits, the token fetch in ``AuthMiddleware``) and
+/// the ``Pipeline`` bounds each attempt, so a call runs inline.
 public struct DeadlineMiddleware: Middleware {
     /// The time budget for a call. Default 120 s.
     public let timeout: Duration
+    /// Whether the rest of the chain is raced against the deadline. `false` is only for chains
+    /// whose every wait honours ``RequestContext/deadline``, in a ``Pipeline`` given this clock.
+    public let racesChain: Bool
     private let clock: any ResilienceClock
 
     /// Creates the middleware.
-    public init(timeout: Duration = .seconds(120), clock: any ResilienceClock = SystemClock()) {
+    public init(timeout: Duration = .seconds(120), clock: any ResilienceClock = SystemClock(), racesChain: Bool = true) {
         self.timeout = timeout
         self.clock = clock
+        self.racesChain = racesChain
     }
 
     /// Sets the deadline and passes the request on.
@@ -27,6 +37,7 @@ public struct DeadlineMiddleware: Middleware {
         }
         var limited = context
         limited.deadline = deadline
+        if !racesChain { return try await next(request, limited) }
         let clock = self.clock
         let inner = limited
         return try await withTimeLimit(at: deadline, clock: clock, expired: {

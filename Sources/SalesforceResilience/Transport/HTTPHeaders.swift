@@ -75,7 +75,15 @@ public struct HTTPHeaders: Sendable, Hashable, Sequence, ExpressibleByDictionary
         }, displayStyle: .dictionary)
     }
 
+    /// Case-insensitive name comparison, looked up on every header read: ASCII bytes are
+    /// compared in place, and only a name with non-ASCII bytes pays for `lowercased()`.
     private static func same(_ a: String, _ b: String) -> Bool {
-        a.utf8.count == b.utf8.count && a.lowercased() == b.lowercased()
+        let (x, y) = (a.utf8, b.utf8)
+        guard x.count == y.count else { return false }
+        for (p, q) in zip(x, y) where p != q {
+            if p >= 0x80 || q >= 0x80 { return a.lowercased() == b.lowercased() }
+            if p | 0x20 != q | 0x20 || !(UInt8(ascii: "a")...UInt8(ascii: "z")).contains(p | 0x20) { return false }
+        }
+        return true
     }
 }

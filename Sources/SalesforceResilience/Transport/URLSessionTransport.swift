@@ -88,14 +88,19 @@ public struct URLSessionTransport: HTTPTransport {
         self.options = Options(attemptTimeout: options.attemptTimeout, connections: .reuse, maxResponseBytes: options.maxResponseBytes)
     }
 
+    /// `true`: every attempt ends within ``HTTPRequest/timeout`` or ``Options-swift.struct/attemptTimeout``,
+    /// whichever is shorter.
+    public var honoursRequestTimeout: Bool { true }
+
     /// Sends `request` once; see ``HTTPTransport/send(_:)``.
     public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
         var urlRequest = URLRequest(url: request.url)
         urlRequest.httpMethod = request.method.rawValue
         urlRequest.httpBody = request.body
-        // Our own race below enforces the attempt timeout precisely. URLSession's idle timeout is
-        // only a backstop, in whole seconds: on Linux a sub-second value fires at once.
-        let timeout = options.attemptTimeout.atLeast(OptionLimits.timeout)
+        // Our own race below enforces the attempt timeout (or the request's, when shorter)
+        // precisely. URLSession's idle timeout is only a backstop, in whole seconds: on Linux a
+        // sub-second value fires at once.
+        let timeout = min(request.timeout ?? options.attemptTimeout, options.attemptTimeout).atLeast(OptionLimits.timeout)
         urlRequest.timeoutInterval = (timeout.seconds + 1).rounded(.up)
         for field in request.headers where field.name.lowercased() != "connection" {
             urlRequest.addValue(field.value, forHTTPHeaderField: field.name)

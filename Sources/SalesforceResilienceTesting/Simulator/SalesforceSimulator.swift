@@ -29,6 +29,9 @@ public final class SalesforceSimulator: HTTPTransport {
 
     // MARK: Transport
 
+    /// `true`: the simulator answers at once.
+    public var honoursRequestTimeout: Bool { true }
+
     /// Answers `request` as Salesforce would.
     public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
         try Task.checkCancellation()

@@ -96,14 +96,18 @@ public final class AsyncHTTPClientTransport: HTTPTransport {
         if ownsClient { try await client.shutdown() }
     }
 
+    /// `true`: every attempt ends within ``HTTPRequest/timeout`` or the attempt timeout, whichever
+    /// is shorter.
+    public var honoursRequestTimeout: Bool { true }
+
     /// Sends `request` once; see ``HTTPTransport/send(_:)``.
     public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
         let converted = Self.convert(request)
         let client = self.client
         let limit = options.maxResponseBytes
-        let timeout = options.attemptTimeout
-        // The client's own deadline is a backstop; the race below is the attempt timeout, so that
-        // reading the body is bounded too.
+        let timeout = min(request.timeout ?? options.attemptTimeout, options.attemptTimeout)
+        // The client's own deadline is a backstop; the race below is the attempt timeout (or the
+        // request's, when shorter), so that reading the body is bounded too.
         let backstop = NIODeadline.now() + .nanoseconds((timeout + .seconds(1)).nanoseconds)
         return try await withThrowingTaskGroup(of: HTTPResponse.self) { group in
             group.addTask {
