@@ -57,7 +57,12 @@ nonisolated func benchmarkJ() async throws {
         }
         let (ok, throttled) = org.answered
         let delivered = Double(succeeded.withLock { $0 }) / Double(seconds)
-        print(String(format: "(j) 200 requests/s offered for %d s to an org allowing 50/s, adaptive send rate %@: %.1f calls/s delivered (%.0f %% of the allowed rate), %.1f %% of %d answers were 429",
-                     seconds, adaptive ? "on" : "off", delivered, delivered / 50 * 100, Double(throttled) / Double(max(1, ok + throttled)) * 100, ok + throttled))
+        let share429 = Double(throttled) / Double(max(1, ok + throttled))
+        Report.say(String(format: "(j) 200 requests/s offered for %d s to an org allowing 50/s, adaptive send rate %@: %.1f calls/s delivered (%.0f %% of the allowed rate), %.1f %% of %d answers were 429",
+                          seconds, adaptive ? "on" : "off", delivered, delivered / 50 * 100, share429 * 100, ok + throttled))
+        if adaptive {
+            Report.figure("throttle_delivered_share", delivered / 50, unit: "share of the allowed rate", target: .atLeast(0.9), note: "real time, 20 s")
+            Report.figure("throttle_429_share", share429, unit: "share of answers", target: .atMost(0.1), note: "real time, 20 s")
+        }
     }
 }

@@ -79,6 +79,9 @@ nonisolated func benchmarkI() async throws {
     }
     recoveries.sort()
     let median = recoveries.isEmpty ? -1 : recoveries[recoveries.count / 2]
-    print(String(format: "(i) recovery after a 503 storm without Retry-After, 100 seeds (storms of 30–300 s): first delivered batch %.1f s median, %.1f s worst after the org is healthy; once the breaker opened, at most one probe per %.1f s of storm (the seed that probed most)%@",
+    Report.say(String(format: "(i) recovery after a 503 storm without Retry-After, 100 seeds (storms of 30–300 s): first delivered batch %.1f s median, %.1f s worst after the org is healthy; once the breaker opened, at most one probe per %.1f s of storm (the seed that probed most)%@",
                  median, recoveries.last ?? -1, probeGaps.min() ?? -1, unrecovered > 0 ? ", \(unrecovered) seeds never recovered" : ""))
+    let note = unrecovered > 0 ? "\(unrecovered) of 100 seeds never recovered" : "100 seeds, virtual time, storms of 30–300 s without Retry-After"
+    Report.figure("recovery_median_s", recoveries.isEmpty ? nil : median, unit: "s", target: .atMost(5), note: note)
+    Report.figure("recovery_worst_s", unrecovered > 0 ? nil : recoveries.last, unit: "s", target: .atMost(10), note: note)
 }

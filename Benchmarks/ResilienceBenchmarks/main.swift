@@ -100,7 +100,7 @@ do {
     _ = try await client.upsertCollection("Payment__c", externalIdField: "Reference__c", records: records)
     let elapsed = ContinuousClock.now - start
     let calls = org.calls.values.reduce(0, +)
-    print("(b) 10,000 upserts through collections: \(org.calls["PATCH collections"] ?? 0) collections calls, \(calls) requests in all (token included), \(org.records(of: "Payment__c").count) records; \(elapsed) wall")
+    Report.say("(b) 10,000 upserts through collections: \(org.calls["PATCH collections"] ?? 0) collections calls, \(calls) requests in all (token included), \(org.records(of: "Payment__c").count) records; \(elapsed) wall")
 }
 }
 
@@ -115,7 +115,7 @@ do {
         runs.append(try await PaymentPoster.run(options, environment: [:], output: { _ in }))
     }
     for run in runs {
-        print(String(format: "(c) storm scenario: %d payments, landed %d, lost %d, duplicates %d, API calls %d, retries %d, breaker opens %d, drain after storm %.0f s, %.2f s wall",
+        Report.say(String(format: "(c) storm scenario: %d payments, landed %d, lost %d, duplicates %d, API calls %d, retries %d, breaker opens %d, drain after storm %.0f s, %.2f s wall",
                      run.payments, run.landed ?? -1, run.lost ?? -1, run.duplicates ?? -1, run.apiCalls, run.retries, run.breakerOpens, run.drainAfterStormSeconds ?? -1, run.elapsedSeconds))
     }
 }
@@ -144,7 +144,7 @@ nonisolated func benchmarkD() async throws {
     _ = await clock.waitForSleepers(1_000)
     await clock.advance(by: .milliseconds(50))   // the replays succeed
     try await run.value
-    print("(d) 1,000 concurrent requests holding an expired token: \(org.statuses[401] ?? 0) got 401, \(org.tokensIssued - before) token request, and all 1,000 then succeeded")
+    Report.say("(d) 1,000 concurrent requests holding an expired token: \(org.statuses[401] ?? 0) got 401, \(org.tokensIssued - before) token request, and all 1,000 then succeeded")
 }
 
 // (e) Peak memory with 100,000 payments queued in the outbox.
@@ -169,9 +169,16 @@ do {
     let count = await reopened.backlog().count
     let reopenTime = ContinuousClock.now - reopenStart
     let afterReplay = currentRSSMegabytes()
-    print(String(format: "(e) 100,000 payments queued in the file journal (%.1f MB): RSS %.0f MB empty, %.0f MB with the queue (+%.0f MB), %.0f MB after replaying it in a second store; peak %.0f MB",
+    Report.say(String(format: "(e) 100,000 payments queued in the file journal (%.1f MB): RSS %.0f MB empty, %.0f MB with the queue (+%.0f MB), %.0f MB after replaying it in a second store; peak %.0f MB",
                  Double(size) / 1_048_576, before, afterEnqueue, afterEnqueue - before, afterReplay, peakRSSMegabytes())
           + "; enqueue \(enqueueTime) in 100 fsync'd batches, replay \(reopenTime) (\(count) pending)")
+    // The fields' own bytes: the strings' UTF-8 and 8 bytes per number, keys included.
+    let texts = ["Payment__c", "Reference__c", "PAY-000001", "Amount__c", "Customer__c", "CUST-48"]
+    let fieldBytes = Double(texts.map(\.utf8.count).reduce(8, +))
+    let perRecord = (afterEnqueue - before) * 1_048_576 / 100_000 - fieldBytes
+    Report.figure("journal_bytes_per_record", perRecord, unit: "bytes", target: .atMost(250),
+                  note: String(format: "resident memory per queued record beyond its fields' %.0f bytes (RSS, noisy)", fieldBytes))
+    Report.figure("journal_replay_100k_s", reopenTime.secondsValue, unit: "s", target: .atMost(0.3))
     _ = store
     try? FileManager.default.removeItem(atPath: path)
 }
@@ -202,7 +209,7 @@ nonisolated func benchmarkF() async throws {
     let openStart = ContinuousClock.now
     let reopened = try FileResultCache(directory: directory)
     let openTime = ContinuousClock.now - openStart
-    print(String(format: "(f) result cache, a 2,000-record result (%.0f KB): in memory store %.1f µs, serve %.1f µs; file store %.0f µs, serve %.0f µs",
+    Report.say(String(format: "(f) result cache, a 2,000-record result (%.0f KB): in memory store %.1f µs, serve %.1f µs; file store %.0f µs, serve %.0f µs",
                  Double(data.count) / 1_024, inMemory.store / 1_000, inMemory.serve / 1_000, onDisk.store / 1_000, onDisk.serve / 1_000)
           + "; opening a directory of \(await reopened.count) entries \(openTime) (checksum \(served))")
 }
@@ -222,7 +229,7 @@ nonisolated func benchmarkH() async throws {
         let perCall = median(await (0..<5).asyncMap { _ in
             await measure(2_000) { sink &+= classifier.error(for: response, operation: "bench")?.message.count ?? 0 }
         })
-        print(String(format: "(h) classifying a failed response, %@: %.1f µs", name, perCall / 1_000))
+        Report.say(String(format: "(h) classifying a failed response, %@: %.1f µs", name, perCall / 1_000))
     }
     _ = sink
 }
@@ -235,9 +242,13 @@ extension Sequence {
     }
 }
 
-print("ResilienceBenchmarks — \(ProcessInfo.processInfo.activeProcessorCount) cores, release build expected")
-// `ResilienceBenchmarks a c` runs only (a) and (c); no arguments runs them all.
-let chosen = Set(CommandLine.arguments.dropFirst().map { $0.lowercased() })
+// `ResilienceBenchmarks a c` runs only (a) and (c); no arguments runs them all but the real-time
+// ones (g, j). `--json` prints the named figures as JSON lines and runs every benchmark, real-time
+// ones included, unless some are named.
+let arguments = CommandLine.arguments.dropFirst().map { $0.lowercased() }
+jsonOutput = arguments.contains("--json")
+let chosen = Set(arguments.filter { $0 != "--json" })
+Report.say("ResilienceBenchmarks — \(ProcessInfo.processInfo.activeProcessorCount) cores, release build expected")
 func wanted(_ name: String) -> Bool { chosen.isEmpty || chosen.contains(name) }
 // Memory first, so that its baseline is the empty process.
 if wanted("e") { try await benchmarkE() }
@@ -248,7 +259,11 @@ if wanted("d") { try await benchmarkD() }
 if wanted("f") { try await benchmarkF() }
 if wanted("h") { try await benchmarkH() }
 if wanted("i") { try await benchmarkI() }
-// Real time, about two minutes: only when asked for.
-if chosen.contains("g") { try await benchmarkG() }
-// Real time, 40 seconds: only when asked for.
-if chosen.contains("j") { try await benchmarkJ() }
+if wanted("k") { try await benchmarkK() }
+if wanted("l") { try await benchmarkL() }
+if wanted("m") { try await benchmarkM() }
+if wanted("n") { try await benchmarkN() }
+// Real time, about two minutes: only when asked for (or under --json).
+if chosen.contains("g") || (jsonOutput && chosen.isEmpty) { try await benchmarkG() }
+// Real time, 40 seconds: only when asked for (or under --json).
+if chosen.contains("j") || (jsonOutput && chosen.isEmpty) { try await benchmarkJ() }
