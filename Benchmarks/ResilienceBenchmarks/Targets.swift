@@ -22,26 +22,27 @@ func dataCalls(_ org: SalesforceSimulator) -> Int {
     org.calls.filter { !$0.key.contains("token") }.values.reduce(0, +)
 }
 
-// (k) 100,000 queued payments, collections calls answered in 300 ms; virtual time.
+// (k) 100,000 queued payments, collections calls answered in 300 ms, drained 8 batches at once
+// (the client's default 10 collections slots): real time, since concurrent sleeps on a virtual
+// clock do not overlap the way real ones do. The one-at-a-time figure is 500 calls × 300 ms.
 nonisolated func benchmarkK() async throws {
-    let clock = VirtualClock(mode: .autoAdvance)
+    let clock = SystemClock()
     let org = SalesforceSimulator(options: SimulatorOptions(dailyAPILimit: 10_000_000), clock: clock)
     let slow = ChaosTransport(wrapping: org, clock: clock, seed: 1, faults: [.latency(.milliseconds(300))])
     let client = try SalesforceClient(configuration: SalesforceConfiguration(instanceURL: org.options.instanceURL), transport: slow,
                                       tokenProvider: org.clientCredentialsProvider(), clock: clock)
     let store = InMemoryOutboxStore(clock: clock)
     await store.enqueue((1...100_000).map { benchmarkPayment($0, at: clock.wallClockNow) })
-    let outbox = Outbox(store: store, client: client, random: RandomSource(seed: 1))
-    let started = clock.now
-    let wall = ContinuousClock.now
+    let outbox = Outbox(store: store, client: client, options: OutboxOptions(concurrentBatches: 8), random: RandomSource(seed: 1))
+    let started = ContinuousClock.now
     try await outbox.drain()
-    let took = (clock.now - started).secondsValue
+    let took = (ContinuousClock.now - started).secondsValue
     let calls = org.calls["PATCH collections"] ?? 0
     let landed = org.records(of: "Payment__c").count
-    Report.say(String(format: "(k) a backlog of 100,000 payments, 300 ms per collections call: %d landed in %.0f s of virtual time, %d collections calls (%.1f s of wall time to simulate)",
-                      landed, took, calls, (ContinuousClock.now - wall).secondsValue))
+    Report.say(String(format: "(k) a backlog of 100,000 payments, 300 ms per collections call, 8 batches at once: %d landed in %.1f s (real time, CPU included), %d collections calls; one batch at a time would take %.0f s",
+                      landed, took, calls, Double(calls) * 0.3))
     Report.figure("backlog_100k_collections_s", landed == 100_000 ? took : nil, unit: "s", target: .atMost(20),
-                  note: "virtual time; calls are sent one batch at a time")
+                  note: "OutboxOptions(concurrentBatches: 8), real time on this machine")
     Report.figure("backlog_100k_calls_collections", Double(calls), unit: "calls")
     Report.figure("backlog_100k_bulk_s", nil, unit: "s", note: "not built: the outbox has no Bulk API hand-off yet")
     Report.figure("backlog_100k_calls_bulk", nil, unit: "calls", note: "not built: the outbox has no Bulk API hand-off yet")

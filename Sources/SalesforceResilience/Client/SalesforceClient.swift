@@ -35,6 +35,9 @@ public final class SalesforceClient: Sendable {
     public let metrics: MetricsRecorder
     /// The clock every wait uses.
     public let clock: any ResilienceClock
+    /// The client-wide slots for sObject Collections calls
+    /// (``SalesforceConfiguration/collectionsCallLimit``).
+    public let collectionsSlots: CallSlots
     /// Where events go.
     public let events: ResilienceEventSink
     /// `https://host/services/data/vXX.X` on the configured instance.
@@ -61,6 +64,7 @@ public final class SalesforceClient: Sendable {
         }
         self.configuration = configuration
         self.clock = clock
+        self.collectionsSlots = CallSlots(limit: configuration.collectionsCallLimit)
         let metrics = MetricsRecorder()
         self.metrics = metrics
         // Every event reaches the caller's sink and the metrics.

@@ -20,6 +20,11 @@ public struct SalesforceConfiguration: Sendable {
     /// sObject Collections chunks sent at once. Default 2: parallel chunks on the same object
     /// raise row-lock contention, and the org's concurrent-request limit is shared.
     public var collectionsConcurrency: Int
+    /// sObject Collections calls in flight at once across the whole client: every caller's
+    /// chunks and every ``Outbox`` batch share these slots (``SalesforceClient/collectionsSlots``).
+    /// Default 10, well under the 25 long-running requests Salesforce allows an org at once
+    /// (other clients and processes of the org count toward those 25 too).
+    public var collectionsCallLimit: Int = 10
     /// How failures are classified.
     public var classifier: OutcomeClassifier
     /// The mode the client starts in. Default `.normal`; pass

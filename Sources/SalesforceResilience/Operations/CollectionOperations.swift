@@ -42,7 +42,8 @@ extension SalesforceClient {
     /// Upserts `records` by external id with sObject Collections:
     /// `PATCH /composite/sobjects/{type}/{externalIdField}` in chunks of at most 200.
     ///
-    /// Chunks run with ``SalesforceConfiguration/collectionsConcurrency`` at once. Each chunk is
+    /// Chunks run with ``SalesforceConfiguration/collectionsConcurrency`` at once, each holding one
+    /// of the client's ``collectionsSlots`` while it is sent. Each chunk is
     /// idempotent and goes through the pipeline as a whole, so a 503 retries the chunk. A chunk
     /// that still fails does not fail the others: its records come back with ``RecordResult/requestFailure``.
     ///
@@ -87,7 +88,8 @@ extension SalesforceClient {
 
     private func sendChunk(_ body: Data, range: Range<Int>, url: URL, context: RequestContext) async throws -> [RecordResult] {
         do {
-            let response = try await send(jsonRequest(.patch, url, body: body), context: context)
+            let request = jsonRequest(.patch, url, body: body)
+            let response = try await collectionsSlots.withSlot { try await send(request, context: context) }
             let answers = try decode([CollectionAnswer].self, from: response.body, operation: context.operation)
             guard answers.count == range.count else {
                 throw SalesforceClientError.unexpectedResponse(

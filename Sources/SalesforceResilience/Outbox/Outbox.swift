@@ -26,11 +26,23 @@ public struct OutboxOptions: Sendable {
     /// before it is dead-lettered with its last error. Default 10. Outages (a whole request
     /// failing) never count toward it.
     public var recordAttemptLimit: Int
+    /// The most batches ``Outbox/drain(keepRunning:onStep:)`` sends at once. Default 1.
+    ///
+    /// Above 1, extra batches go out only while Salesforce is taking full batches cleanly (a
+    /// backlog, and no failure in the last batch); any failure, pause or short batch takes the
+    /// drain back to one batch at a time, so an outage is probed by one call, never by N. Each
+    /// batch also takes one of the client's ``SalesforceClient/collectionsSlots`` (10 by
+    /// default), so the calls of every caller of a client together stay under that limit. With
+    /// ``groupsTogether`` a group's entries are never in two batches at once, so its order holds.
+    /// Keep it low when the records of different batches lock the same parent records, and at 1
+    /// where a seeded chaos run must replay exactly (concurrent batches interleave freely).
+    public var concurrentBatches: Int
 
     /// Creates options.
     public init(batchSize: Int = 200, retryBackoff: Backoff = Backoff(initial: .seconds(1), multiplier: 2, maximum: .seconds(60)),
                 limitPause: Duration = .seconds(900), idleInterval: Duration = .seconds(1), priority: RequestContext.Priority = .critical,
-                claimLease: Duration = .seconds(300), groupsTogether: Bool = false, recordAttemptLimit: Int = 10) {
+                claimLease: Duration = .seconds(300), groupsTogether: Bool = false, recordAttemptLimit: Int = 10, concurrentBatches: Int = 1) {
+        self.concurrentBatches = max(1, concurrentBatches)
         self.batchSize = min(200, max(1, batchSize))
         self.retryBackoff = retryBackoff
         self.limitPause = limitPause
@@ -119,11 +131,87 @@ public actor Outbox {
     /// Drains until the backlog is empty, waiting out pauses and backoff on the client's clock.
     /// With `keepRunning`, keeps polling an empty backlog until it returns `false`. `onStep` sees
     /// every step (for progress reports); an error it throws ends the drain.
+    ///
+    /// One loop of ``drainOnce()`` leads. With ``OutboxOptions/concurrentBatches`` above 1,
+    /// helpers join it while batches go out full and clean, and stand down at the first step that
+    /// is not; they end with the lead. The first error ends the drain and is thrown.
     public func drain(keepRunning: (@Sendable () async -> Bool)? = nil, onStep: (@Sendable (DrainStep) async throws -> Void)? = nil) async throws {
+        guard options.concurrentBatches > 1 else {
+            return try await drainLoop(keepRunning: keepRunning, onStep: onStep)
+        }
+        helpers = HelperGate()
+        defer { endHelpers() }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 1..<options.concurrentBatches {
+                group.addTask { try await self.helperLoop(onStep: onStep) }
+            }
+            do {
+                try await drainLoop(keepRunning: keepRunning, onStep: onStep)
+            } catch {
+                endHelpers()
+                throw error
+            }
+            endHelpers()
+            try await group.waitForAll()
+        }
+    }
+
+    /// Whether `step` was a full batch that Salesforce took without a failure: the sign that
+    /// more batches at once would help and hurt nobody.
+    private func invitesHelpers(_ step: DrainStep) -> Bool {
+        guard case .sent(let delivered, let lettered, let retrying) = step else { return false }
+        return retrying == 0 && delivered + lettered >= options.batchSize
+    }
+
+    /// Helpers waiting for clean, full batches; `nil` while no concurrent drain runs.
+    private var helpers: HelperGate?
+
+    private struct HelperGate {
+        var open = false
+        var ended = false
+        var waiting: [CheckedContinuation<Void, Never>] = []
+    }
+
+    private func follow(_ step: DrainStep) {
+        guard var gate = helpers else { return }
+        gate.open = invitesHelpers(step)
+        let woken = gate.open ? gate.waiting : []
+        if gate.open { gate.waiting = [] }
+        helpers = gate
+        for helper in woken { helper.resume() }
+    }
+
+    private func endHelpers() {
+        guard var gate = helpers else { return }
+        gate.ended = true
+        let woken = gate.waiting
+        gate.waiting = []
+        helpers = gate
+        for helper in woken { helper.resume() }
+    }
+
+    /// A helper's loop: a batch whenever the gate is open, until the lead ends.
+    private func helperLoop(onStep: (@Sendable (DrainStep) async throws -> Void)?) async throws {
+        while true {
+            guard let gate = helpers, !gate.ended else { return }
+            if !gate.open {
+                await withCheckedContinuation { helpers?.waiting.append($0) }
+                continue
+            }
+            try Task.checkCancellation()
+            let step = try await drainOnce()
+            follow(step)
+            try await onStep?(step)
+        }
+    }
+
+    /// The lead's loop: batches until the backlog is empty (or `keepRunning` says stop).
+    private func drainLoop(keepRunning: (@Sendable () async -> Bool)?, onStep: (@Sendable (DrainStep) async throws -> Void)?) async throws {
         var idleWithPending = false
         while true {
             try Task.checkCancellation()
             let step = try await drainOnce()
+            follow(step)
             try await onStep?(step)
             if step == .idle {
                 guard let keepRunning, await keepRunning() else {
