@@ -25,6 +25,15 @@ public struct SalesforceConfiguration: Sendable {
     /// Default 10, well under the 25 long-running requests Salesforce allows an org at once
     /// (other clients and processes of the org count toward those 25 too).
     public var collectionsCallLimit: Int = 10
+    /// An attempt with less time than this left before the call's deadline is not sent: the
+    /// time went to waits or to fetching a token, and a request cut in flight leaves its outcome
+    /// unknown (an outbox would have to treat it as possibly still running). Default 1 s, or a
+    /// quarter of ``callTimeout`` when that is shorter.
+    public var minimumAttemptTime: Duration {
+        get { minimumAttemptTimeSetting ?? min(.seconds(1), callTimeout / 4) }
+        set { minimumAttemptTimeSetting = newValue }
+    }
+    private var minimumAttemptTimeSetting: Duration?
     /// How failures are classified.
     public var classifier: OutcomeClassifier
     /// The mode the client starts in. Default `.normal`; pass

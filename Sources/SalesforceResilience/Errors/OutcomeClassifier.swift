@@ -140,25 +140,10 @@ public struct OutcomeClassifier: Sendable {
 
     // MARK: Errors
 
-    /// The category of anything thrown by a transport or the chain.
+    /// The category of anything thrown by a transport or the chain: ``FailureCategory/init(of:)``.
+    /// A ``SalesforceError`` carries the category its classifier gave it when it was made.
     public func classify(_ error: any Error) -> FailureCategory {
-        switch error {
-        case let error as SalesforceError: error.category
-        case let error as TransportError: error.delivery == .notSent ? .transientNetwork : .ambiguousNetwork
-        case is CircuitOpenError: .circuitOpen
-        case is DeadlineExceededError: .deadlineExceeded
-        case is AuthenticationError: .authenticationFailed
-        // A busy or unreadable store sent nothing and may clear; a file that is not ours, or
-        // another app's credential, is a configuration to fix.
-        case let error as CredentialStoreError: error.isTransient ? .transientNetwork : .clientError
-        case is AdmissionError: .shed
-        case let error as SalesforceClientError:
-            if case .unexpectedResponse = error { .unknown } else { .clientError }
-        case is CancellationError: .cancelled
-        case let error as BulkIngestError: classify(error.reason)
-        case let error as URLError: classify(URLSessionTransport.map(error))
-        default: .unknown
-        }
+        FailureCategory(of: error)
     }
 
     // MARK: Bodies
@@ -227,5 +212,32 @@ private struct LenientEntry: Decodable {
 extension UInt8 {
     fileprivate var isASCIIWhitespace: Bool {
         self == 0x20 || self == 0x09 || self == 0x0A || self == 0x0D
+    }
+}
+
+extension FailureCategory {
+    /// The category of anything thrown by a transport or the chain. Errors carry what decides it:
+    /// a ``SalesforceError`` its ``SalesforceError/category`` (given by the client's
+    /// ``OutcomeClassifier`` when the response was classified, overrides included), a
+    /// ``TransportError`` whether the request may have been sent, and so on; so middleware need
+    /// no classifier of their own.
+    public init(of error: any Error) {
+        self = switch error {
+        case let error as SalesforceError: error.category
+        case let error as TransportError: error.delivery == .notSent ? .transientNetwork : .ambiguousNetwork
+        case is CircuitOpenError: .circuitOpen
+        case is DeadlineExceededError: .deadlineExceeded
+        case is AuthenticationError: .authenticationFailed
+        // A busy or unreadable store sent nothing and may clear; a file that is not ours, or
+        // another app's credential, is a configuration to fix.
+        case let error as CredentialStoreError: error.isTransient ? .transientNetwork : .clientError
+        case is AdmissionError: .shed
+        case let error as SalesforceClientError:
+            if case .unexpectedResponse = error { .unknown } else { .clientError }
+        case is CancellationError: .cancelled
+        case let error as BulkIngestError: FailureCategory(of: error.reason)
+        case let error as URLError: FailureCategory(of: URLSessionTransport.map(error))
+        default: .unknown
+        }
     }
 }

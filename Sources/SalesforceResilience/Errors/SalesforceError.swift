@@ -24,7 +24,11 @@ public struct SalesforceError: Error, Sendable, Hashable, CustomStringConvertibl
     /// The body as text: lossy UTF-8, credentials redacted, at most ``rawBodyLimit`` bytes.
     public var rawBody: String
     /// The response headers (for `Retry-After` and `Sforce-Limit-Info`).
-    public var headers: HTTPHeaders
+    public var headers: HTTPHeaders {
+        didSet { retryAfter = headers["Retry-After"].flatMap(RetryAfter.init) }
+    }
+    /// The `Retry-After` header, parsed once when the error was made; `nil` when absent or unreadable.
+    public private(set) var retryAfter: RetryAfter?
     /// The full response body, for callers that parse specific shapes (a 300's list of matches).
     public var body: Data
 
@@ -43,6 +47,7 @@ public struct SalesforceError: Error, Sendable, Hashable, CustomStringConvertibl
         self.operation = operation
         self.rawBody = rawBody
         self.headers = headers
+        self.retryAfter = headers["Retry-After"].flatMap(RetryAfter.init)
         self.body = body
     }
 

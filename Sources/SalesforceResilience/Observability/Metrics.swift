@@ -106,15 +106,12 @@ public struct MetricsMiddleware: Middleware {
     /// Where figures go.
     public let recorder: MetricsRecorder
     private let clock: any ResilienceClock
-    private let classifier: OutcomeClassifier
     private let events: ResilienceEventSink
 
     /// Creates the middleware.
-    public init(recorder: MetricsRecorder, clock: any ResilienceClock = SystemClock(), classifier: OutcomeClassifier = OutcomeClassifier(),
-                events: ResilienceEventSink = .none) {
+    public init(recorder: MetricsRecorder, clock: any ResilienceClock = SystemClock(), events: ResilienceEventSink = .none) {
         self.recorder = recorder
         self.clock = clock
-        self.classifier = classifier
         self.events = events
     }
 
@@ -128,7 +125,7 @@ public struct MetricsMiddleware: Middleware {
             events.emit(.callCompleted(operation: context.operation, outcome: nil, errorCode: nil, duration: latency))
             return response
         } catch {
-            let category = classifier.classify(error)
+            let category = FailureCategory(of: error)
             if category != .cancelled {
                 let latency = clock.now - start
                 let code = (error as? SalesforceError)?.errorCode

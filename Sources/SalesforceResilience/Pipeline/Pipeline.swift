@@ -29,24 +29,32 @@ public struct Pipeline: Sendable {
     /// The clock deadlines are measured on, or `nil` when the pipeline leaves attempts unbounded
     /// (a ``DeadlineMiddleware`` that races the chain still bounds the call).
     public let clock: (any ResilienceClock)?
+    /// The least time left before the deadline for an attempt to be sent at all.
+    public let minimumAttemptTime: Duration
 
     /// The chain: each layer's `next` is the one inside it.
     private let chain: MiddlewareNext
 
     /// Creates a pipeline.
     ///
-    /// - Parameter clock: the clock the middleware measure deadlines on. Pass it so that each
-    ///   attempt is bounded by ``RequestContext/deadline``; without it, only a racing
-    ///   ``DeadlineMiddleware`` bounds a call.
+    /// - Parameters:
+    ///   - clock: the clock the middleware measure deadlines on. Pass it so that each attempt is
+    ///     bounded by ``RequestContext/deadline``; without it, only a racing
+    ///     ``DeadlineMiddleware`` bounds a call.
+    ///   - minimumAttemptTime: an attempt with less time than this left before the deadline is
+    ///     not sent (``DeadlineExceededError`` with ``DeadlineExceededError/cutAttemptInFlight``
+    ///     `false`): it would most likely be cut in flight, and an outcome nobody knows is worse
+    ///     than a request that was never sent. Default zero.
     public init(
         middleware: [any Middleware], transport: any HTTPTransport, classifier: OutcomeClassifier = OutcomeClassifier(),
-        clock: (any ResilienceClock)? = nil
+        clock: (any ResilienceClock)? = nil, minimumAttemptTime: Duration = .zero
     ) {
         self.middleware = middleware
         self.transport = transport
         self.classifier = classifier
         self.clock = clock
-        let attempt = Self.attempt(transport, clock: clock)
+        self.minimumAttemptTime = minimumAttemptTime
+        let attempt = Self.attempt(transport, clock: clock, minimum: max(.zero, minimumAttemptTime))
         var next: MiddlewareNext = { request, context in
             try Task.checkCancellation()
             let response = try await attempt(request, context)
@@ -74,13 +82,13 @@ public struct Pipeline: Sendable {
     }
 
     /// One attempt on `transport`, bounded by the context's deadline when there is a clock.
-    private static func attempt(_ transport: any HTTPTransport, clock: (any ResilienceClock)?) -> MiddlewareNext {
+    private static func attempt(_ transport: any HTTPTransport, clock: (any ResilienceClock)?, minimum: Duration) -> MiddlewareNext {
         guard let clock else { return { request, _ in try await transport.send(request) } }
         if transport.honoursRequestTimeout {
             return { request, context in
                 guard let deadline = context.deadline else { return try await transport.send(request) }
                 let left = deadline - clock.now
-                guard left > .zero else { throw DeadlineExceededError(operation: context.operation, deadline: deadline) }
+                guard left > minimum, left > .zero else { throw DeadlineExceededError(operation: context.operation, deadline: deadline) }
                 var request = request
                 request.timeout = min(request.timeout ?? left, left)
                 do {
@@ -92,7 +100,9 @@ public struct Pipeline: Sendable {
         }
         return { request, context in
             guard let deadline = context.deadline else { return try await transport.send(request) }
-            guard clock.now < deadline else { throw DeadlineExceededError(operation: context.operation, deadline: deadline) }
+            guard deadline - clock.now > minimum, clock.now < deadline else {
+                throw DeadlineExceededError(operation: context.operation, deadline: deadline)
+            }
             let operation = context.operation
             return try await withTimeLimit(at: deadline, clock: clock, expired: {
                 DeadlineExceededError(operation: operation, deadline: deadline, cutAttemptInFlight: true)

@@ -21,18 +21,17 @@ struct StandardChain {
 
     /// The middleware, outermost first.
     var middleware: [any Middleware] {
-        let classifier = configuration.classifier
         var chain: [any Middleware] = [AdmissionMiddleware(modes: modes, budget: budgetGuard)]
         chain += configuration.callMiddleware
         chain += [
-            MetricsMiddleware(recorder: metrics, clock: clock, classifier: classifier, events: events),
+            MetricsMiddleware(recorder: metrics, clock: clock, events: events),
             DeadlineMiddleware(timeout: configuration.callTimeout, clock: clock, racesChain: !configuration.attemptMiddleware.isEmpty),
-            RetryMiddleware(policy: configuration.retryPolicy, budget: retryBudget, clock: clock, classifier: classifier, events: events, random: random),
+            RetryMiddleware(policy: configuration.retryPolicy, budget: retryBudget, clock: clock, events: events, random: random),
         ]
         chain += configuration.attemptMiddleware
-        chain.append(CircuitBreakerMiddleware(registry: breakers, classifier: classifier, clock: clock))
+        chain.append(CircuitBreakerMiddleware(registry: breakers, clock: clock))
         if configuration.adaptiveThrottle.isEnabled {
-            chain.append(AdaptiveThrottleMiddleware(throttle: throttle, classifier: classifier, clock: clock))
+            chain.append(AdaptiveThrottleMiddleware(throttle: throttle, clock: clock))
         }
         chain += [
             AuthMiddleware(tokens: tokens, instanceURL: configuration.instanceURL),
@@ -43,6 +42,7 @@ struct StandardChain {
 
     /// The pipeline over `transport`, deadlines measured on the client's clock.
     func pipeline(transport: any HTTPTransport) -> Pipeline {
-        Pipeline(middleware: middleware, transport: transport, classifier: configuration.classifier, clock: clock)
+        Pipeline(middleware: middleware, transport: transport, classifier: configuration.classifier, clock: clock,
+                 minimumAttemptTime: configuration.minimumAttemptTime)
     }
 }

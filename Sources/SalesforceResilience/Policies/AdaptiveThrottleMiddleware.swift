@@ -4,13 +4,11 @@
 public struct AdaptiveThrottleMiddleware: Middleware {
     /// The throttle, one per client.
     public let throttle: AdaptiveThrottle
-    private let classifier: OutcomeClassifier
     private let clock: any ResilienceClock
 
     /// Creates the middleware.
-    public init(throttle: AdaptiveThrottle, classifier: OutcomeClassifier = OutcomeClassifier(), clock: any ResilienceClock = SystemClock()) {
+    public init(throttle: AdaptiveThrottle, clock: any ResilienceClock = SystemClock()) {
         self.throttle = throttle
-        self.classifier = classifier
         self.clock = clock
     }
 
@@ -35,7 +33,7 @@ public struct AdaptiveThrottleMiddleware: Middleware {
             throttle.recordSuccess()
             return response
         } catch {
-            switch classifier.classify(error) {
+            switch FailureCategory(of: error) {
             case .throttled, .requestLimited: throttle.recordThrottled()
             case .cancelled, .circuitOpen, .deadlineExceeded, .shed: break
             default: throttle.recordSuccess()  // the server answered without throttling

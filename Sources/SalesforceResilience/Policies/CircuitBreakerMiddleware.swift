@@ -12,14 +12,12 @@
 public struct CircuitBreakerMiddleware: Middleware {
     /// The breakers, one per host.
     public let registry: CircuitBreakerRegistry
-    private let classifier: OutcomeClassifier
     private let clock: any ResilienceClock
     private let maxRetryAfter: Duration
 
     /// Creates the middleware.
-    public init(registry: CircuitBreakerRegistry, classifier: OutcomeClassifier = OutcomeClassifier(), clock: any ResilienceClock = SystemClock()) {
+    public init(registry: CircuitBreakerRegistry, clock: any ResilienceClock = SystemClock()) {
         self.registry = registry
-        self.classifier = classifier
         self.clock = clock
         self.maxRetryAfter = .seconds(Int64.max / 1_000_000_000_000)
     }
@@ -42,15 +40,14 @@ public struct CircuitBreakerMiddleware: Middleware {
     private func outcome(of error: any Error) -> CircuitBreaker.Outcome {
         switch error {
         case is SalesforceError, is TransportError:
-            classifier.classify(error).countsAsBreakerFailure ? .failure(retryAfter: retryAfter(of: error)) : .success
+            FailureCategory(of: error).countsAsBreakerFailure ? .failure(retryAfter: retryAfter(of: error)) : .success
         default:
             .ignored
         }
     }
 
     private func retryAfter(of error: any Error) -> Duration? {
-        guard let header = (error as? SalesforceError)?.retryAfterHeader else { return nil }
         // The breaker clamps to its own maxBreakDuration.
-        return RetryAfter.delay(from: header, now: clock.wallClockNow, maximum: maxRetryAfter)
+        (error as? SalesforceError)?.retryAfter?.delay(now: clock.wallClockNow, maximum: maxRetryAfter)
     }
 }

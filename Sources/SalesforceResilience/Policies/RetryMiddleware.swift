@@ -13,7 +13,6 @@ public struct RetryMiddleware: Middleware {
     /// The shared budget.
     public let budget: RetryBudget
     private let clock: any ResilienceClock
-    private let classifier: OutcomeClassifier
     private let events: ResilienceEventSink
     private let random: RandomSource
 
@@ -26,14 +25,12 @@ public struct RetryMiddleware: Middleware {
         policy: RetryPolicy = .default,
         budget: RetryBudget = RetryBudget(),
         clock: any ResilienceClock = SystemClock(),
-        classifier: OutcomeClassifier = OutcomeClassifier(),
         events: ResilienceEventSink = .none,
         random: RandomSource = .system()
     ) {
         self.policy = policy
         self.budget = budget
         self.clock = clock
-        self.classifier = classifier
         self.events = events
         self.random = random
     }
@@ -55,7 +52,7 @@ public struct RetryMiddleware: Middleware {
             } catch {
                 failure = error
             }
-            let category = classifier.classify(failure)
+            let category = FailureCategory(of: failure)
             guard let wait = plan(after: failure, category: category, context: context, retries: retries) else {
                 throw failure
             }
@@ -97,9 +94,8 @@ public struct RetryMiddleware: Middleware {
     }
 
     private func delay(for failure: any Error, category: FailureCategory, retry: Int) -> Duration {
-        if let header = (failure as? SalesforceError)?.retryAfterHeader,
-           let serverDelay = RetryAfter.delay(from: header, now: clock.wallClockNow, maximum: policy.maxRetryAfter.atLeast(.zero)) {
-            return serverDelay
+        if let retryAfter = (failure as? SalesforceError)?.retryAfter {
+            return retryAfter.delay(now: clock.wallClockNow, maximum: policy.maxRetryAfter.atLeast(.zero))
         }
         return policy.backoff(for: category).delay(forRetry: retry, unit: random.nextUnit())
     }

@@ -100,6 +100,40 @@ import Testing
         #expect(transport.seen.withLock { $0.count } == 0)
     }
 
+    /// A token endpoint that answers after `delay` on the clock.
+    struct SlowProvider: TokenProvider {
+        let clock: VirtualClock
+        let delay: Duration
+        func fetchToken() async throws -> AccessToken {
+            try await clock.sleep(for: delay)
+            return AccessToken(value: "slow")
+        }
+        func fetchToken(refreshToken: String?) async throws -> AccessToken { try await fetchToken() }
+        var credentialOwner: String { "slow" }
+        var canRefresh: Bool { true }
+    }
+
+    @Test func anAttemptThatWouldStartWithTooLittleTimeLeftIsNotSent() async throws {
+        for (login, sent) in [(Duration.milliseconds(9_500), 0), (.seconds(8), 1)] {
+            let clock = VirtualClock(mode: .autoAdvance)
+            let transport = HonouringTransport(clock: clock)
+            var configuration = SalesforceConfiguration(instanceURL: URL(string: "https://acme.my.salesforce.com")!, callTimeout: .seconds(10))
+            configuration.retryPolicy.maxAttempts = 1
+            #expect(configuration.minimumAttemptTime == .seconds(1))
+            let client = try SalesforceClient(configuration: configuration, transport: transport,
+                                              tokenProvider: SlowProvider(clock: clock, delay: login), clock: clock)
+            if sent == 0 {
+                // 0.5 s left after the login: the request would most likely be cut in flight.
+                let error = await #expect(throws: DeadlineExceededError.self) { try await client.limits() }
+                #expect(error?.cutAttemptInFlight == false)
+            } else {
+                _ = try await client.limits()
+                #expect(transport.seen.withLock { $0.first?.timeout } == .seconds(2))
+            }
+            #expect(transport.seen.withLock { $0.count } == sent)
+        }
+    }
+
     /// A token endpoint that refuses connections.
     struct UnreachableProvider: TokenProvider {
         func fetchToken() async throws -> AccessToken { throw TransportError.notSent(.connectionRefused, "login host refused") }
