@@ -37,12 +37,50 @@ public struct OutboxOptions: Sendable {
     /// Keep it low when the records of different batches lock the same parent records, and at 1
     /// where a seeded chaos run must replay exactly (concurrent batches interleave freely).
     public var concurrentBatches: Int
+    /// A batch smaller than ``batchSize`` goes at most once per `linger`, so that records
+    /// arriving one by one share calls; a full batch goes at once. Default zero: with the API
+    /// budget to spare, no record waits for company. See ``budgetPacing`` for when it is short.
+    public var linger: Duration
+    /// How the outbox saves the org's daily API budget when it runs short. Default: an hour's
+    /// horizon, at most 60 s of linger. `nil` turns it off.
+    public var budgetPacing: BudgetPacing?
+
+    /// Spacing of partial batches by the API budget left (`Sforce-Limit-Info`).
+    ///
+    /// When fewer calls remain than one per second of ``horizon`` (3,600 for an hour), a partial
+    /// batch waits until `horizon / remaining` has passed since the last one, at most
+    /// ``maxLinger``: 1,000 calls left space them 3.6 s apart, 100 calls 36 s. Records arriving
+    /// meanwhile join the batch, so a trickle spends a few calls instead of one per record and the
+    /// budget lasts. Full batches are never held back.
+    public struct BudgetPacing: Sendable, Hashable {
+        /// How long the remaining budget should last at the paced rate. Default one hour.
+        public var horizon: Duration
+        /// The longest a partial batch waits. Default 60 s.
+        public var maxLinger: Duration
+
+        /// Creates the pacing.
+        public init(horizon: Duration = .seconds(3_600), maxLinger: Duration = .seconds(60)) {
+            self.horizon = horizon
+            self.maxLinger = maxLinger
+        }
+
+        /// The spacing of partial batches with `remaining` calls left; zero while the budget is
+        /// plentiful.
+        public func spacing(remaining: Int) -> Duration {
+            let remaining = max(1, remaining)
+            guard horizon > .seconds(remaining) else { return .zero }
+            return min(horizon / remaining, maxLinger.atLeast(.zero))
+        }
+    }
 
     /// Creates options.
     public init(batchSize: Int = 200, retryBackoff: Backoff = Backoff(initial: .seconds(1), multiplier: 2, maximum: .seconds(60)),
                 limitPause: Duration = .seconds(900), idleInterval: Duration = .seconds(1), priority: RequestContext.Priority = .critical,
-                claimLease: Duration = .seconds(300), groupsTogether: Bool = false, recordAttemptLimit: Int = 10, concurrentBatches: Int = 1) {
+                claimLease: Duration = .seconds(300), groupsTogether: Bool = false, recordAttemptLimit: Int = 10, concurrentBatches: Int = 1,
+                linger: Duration = .zero, budgetPacing: BudgetPacing? = BudgetPacing()) {
         self.concurrentBatches = max(1, concurrentBatches)
+        self.linger = linger.atLeast(.zero)
+        self.budgetPacing = budgetPacing
         self.batchSize = min(200, max(1, batchSize))
         self.retryBackoff = retryBackoff
         self.limitPause = limitPause
@@ -66,6 +104,9 @@ public enum DrainStep: Sendable, Hashable {
     case sent(delivered: Int, deadLettered: Int, retrying: Int)
     /// Nothing was sent: the breaker is open or the API limit is exhausted. Wait this long.
     case paused(reason: FailureCategory, for: Duration)
+    /// Nothing was sent: the batch would be partial, and it waits this long for more records
+    /// (``OutboxOptions/linger``, ``OutboxOptions/budgetPacing``).
+    case lingering(for: Duration)
 }
 
 /// A durable queue of records delivered to Salesforce by upsert on their external id:
@@ -90,6 +131,8 @@ public actor Outbox {
     private let random: RandomSource
     private var failureStreak = 0
     private var limitPausedUntil: ResilienceInstant?
+    /// When the last partial batch went, for ``OutboxOptions/linger`` and budget pacing.
+    private var lastPartialBatch: ResilienceInstant?
     /// Records delivered by this instance.
     public private(set) var delivered = 0
     /// Records dead-lettered by this instance.
@@ -245,7 +288,7 @@ public actor Outbox {
             return options.retryBackoff.delay(forRetry: failureStreak, unit: random.nextUnit())
         case .sent:
             return .zero
-        case .paused(_, let duration):
+        case .paused(_, let duration), .lingering(let duration):
             return duration
         }
     }
@@ -266,6 +309,13 @@ public actor Outbox {
         let lease = options.claimLease.atLeast(OptionLimits.longWait)
         let claimed = try await store.claim(limit: options.batchSize, lease: lease, groupsTogether: options.groupsTogether)
         guard let first = claimed.first else { return .idle }
+        if claimed.count < options.batchSize {
+            if let wait = lingerWait(), wait > .zero {
+                try await store.release(claimed.claims)
+                return .lingering(for: wait)
+            }
+            lastPartialBatch = client.clock.now
+        }
         let limit = client.clock.now + options.batchTimeLimit
         // One collections call is one sObject and external id field; the rest go back.
         let batch = claimed.filter { $0.sobject == first.sobject && $0.externalIdField == first.externalIdField }
@@ -341,6 +391,17 @@ public actor Outbox {
         let retrying = retry.count + outage.count
         failureStreak = retrying == 0 ? 0 : failureStreak + 1
         return .sent(delivered: delivered.count, deadLettered: lettered.count, retrying: retrying)
+    }
+
+    /// How long a partial batch should still wait: the linger, or the budget's pacing when it
+    /// is longer, counted from the last partial batch.
+    private func lingerWait() -> Duration? {
+        guard let last = lastPartialBatch else { return nil }
+        var spacing = options.linger
+        if let pacing = options.budgetPacing, let usage = client.apiUsage {
+            spacing = max(spacing, pacing.spacing(remaining: usage.max - usage.used))
+        }
+        return last + spacing - client.clock.now
     }
 
     private func pauseNeeded() -> (FailureCategory, Duration)? {

@@ -26,12 +26,13 @@ struct StandardChain {
         chain += [
             MetricsMiddleware(recorder: metrics, clock: clock, events: events),
             DeadlineMiddleware(timeout: configuration.callTimeout, clock: clock, racesChain: !configuration.attemptMiddleware.isEmpty),
-            RetryMiddleware(policy: configuration.retryPolicy, budget: retryBudget, clock: clock, events: events, random: random),
+            RetryMiddleware(policy: configuration.retryPolicy, budget: retryBudget, clock: clock, events: events, random: random,
+                            minimumAttemptTime: configuration.minimumAttemptTime),
         ]
         chain += configuration.attemptMiddleware
         chain.append(CircuitBreakerMiddleware(registry: breakers, clock: clock))
         if configuration.adaptiveThrottle.isEnabled {
-            chain.append(AdaptiveThrottleMiddleware(throttle: throttle, clock: clock))
+            chain.append(AdaptiveThrottleMiddleware(throttle: throttle, clock: clock, minimumAttemptTime: configuration.minimumAttemptTime))
         }
         chain += [
             AuthMiddleware(tokens: tokens, instanceURL: configuration.instanceURL),

@@ -5,17 +5,21 @@ public struct AdaptiveThrottleMiddleware: Middleware {
     /// The throttle, one per client.
     public let throttle: AdaptiveThrottle
     private let clock: any ResilienceClock
+    /// A slot is only taken if at least this much time is left after it for the attempt
+    /// (the ``Pipeline``'s `minimumAttemptTime`).
+    public let minimumAttemptTime: Duration
 
     /// Creates the middleware.
-    public init(throttle: AdaptiveThrottle, clock: any ResilienceClock = SystemClock()) {
+    public init(throttle: AdaptiveThrottle, clock: any ResilienceClock = SystemClock(), minimumAttemptTime: Duration = .zero) {
         self.throttle = throttle
+        self.minimumAttemptTime = max(.zero, minimumAttemptTime)
         self.clock = clock
     }
 
     /// Waits for a slot, sends, and reports the outcome.
     public func intercept(_ request: HTTPRequest, context: RequestContext, next: MiddlewareNext) async throws -> HTTPResponse {
         let now = clock.now
-        guard let wait = throttle.acquire(before: context.deadline, priority: context.priority) else {
+        guard let wait = throttle.acquire(before: context.deadline.map { $0 + (.zero - minimumAttemptTime) }, priority: context.priority) else {
             // The slot would come after the call's deadline: fail now, and leave the slot to others.
             throw DeadlineExceededError(operation: context.operation, deadline: context.deadline ?? now)
         }

@@ -13,6 +13,9 @@ public struct RetryMiddleware: Middleware {
     /// The shared budget.
     public let budget: RetryBudget
     private let clock: any ResilienceClock
+    /// A retry is only planned if at least this much time is left after its wait for the attempt
+    /// (the ``Pipeline``'s `minimumAttemptTime`).
+    public let minimumAttemptTime: Duration
     private let events: ResilienceEventSink
     private let random: RandomSource
 
@@ -26,8 +29,10 @@ public struct RetryMiddleware: Middleware {
         budget: RetryBudget = RetryBudget(),
         clock: any ResilienceClock = SystemClock(),
         events: ResilienceEventSink = .none,
-        random: RandomSource = .system()
+        random: RandomSource = .system(),
+        minimumAttemptTime: Duration = .zero
     ) {
+        self.minimumAttemptTime = max(.zero, minimumAttemptTime)
         self.policy = policy
         self.budget = budget
         self.clock = clock
@@ -86,7 +91,7 @@ public struct RetryMiddleware: Middleware {
             events.emit(.retriesExhausted(operation: context.operation, attempts: context.attempt, reason: category, limit: .maxAttempts))
             return nil
         }
-        if let deadline = context.deadline, clock.now + wait >= deadline {
+        if let deadline = context.deadline, clock.now + wait + minimumAttemptTime >= deadline {
             events.emit(.retriesExhausted(operation: context.operation, attempts: context.attempt, reason: category, limit: .deadline))
             return nil
         }

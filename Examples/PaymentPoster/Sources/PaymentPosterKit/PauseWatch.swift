@@ -47,6 +47,8 @@ actor PauseWatch {
                     lastLine = nil
                 }
             }
+        case .lingering(let duration):
+            ahead = duration
         case .paused(let reason, let duration):
             ahead = duration
             pausedSince = pausedSince ?? now
