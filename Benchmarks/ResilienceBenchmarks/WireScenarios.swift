@@ -51,7 +51,7 @@ struct WireScenario {
         let output = Pipe()
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
-        let cpuBefore = childrenCPUSeconds()
+        let cpuBefore = cpuSeconds(children: true)
         let started = ContinuousClock.now
         try process.run()
         let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
@@ -59,20 +59,10 @@ struct WireScenario {
         let wall = ContinuousClock.now - started
         let counts = org.countsByValue(of: "Payment__c", field: "Reference__c")
         return Outcome(
-            wall: wall, cpuSeconds: childrenCPUSeconds() - cpuBefore, status: process.terminationStatus,
+            wall: wall, cpuSeconds: cpuSeconds(children: true) - cpuBefore, status: process.terminationStatus,
             requestsSeen: server.exchanges.count, incomplete: server.exchanges.filter { !$0.complete }.count,
             landedOnce: counts.values.filter { $0 == 1 }.count, duplicates: counts.values.filter { $0 > 1 }.count,
             summary: text.split(separator: "\n").last.map(String.init) ?? "")
-    }
-
-    private func childrenCPUSeconds() -> Double {
-        var usage = rusage()
-        #if os(Linux)
-        getrusage(RUSAGE_CHILDREN.rawValue, &usage)
-        #else
-        getrusage(RUSAGE_CHILDREN, &usage)
-        #endif
-        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
     }
 
     /// The scenarios: S40 with and without `Retry-After`, and a 429 burst.

@@ -8,6 +8,11 @@ import Darwin
 /// A durable ``OutboxStore``: an append-only journal of JSON lines, each `fsync`ed before the
 /// call returns, so an enqueued record survives `kill -9` and power loss.
 ///
+/// - Group commit: enqueues that arrive while one is about to `fsync` write their lines and share
+///   that `fsync`; each still returns only once its line is on disk. An `fsync` that fails fails
+///   every enqueue it covered: the journal is cut back to its last durable size and replayed, so
+///   none of them stays (claims in flight then settle nothing and their entries go out again).
+///
 /// - The first line names the format and its version, and every line carries a CRC-32
 ///   (``JournalFormat``); a file that is neither a journal nor a journal written before the
 ///   header existed is refused, never truncated.
@@ -53,6 +58,14 @@ public actor FileJournalOutboxStore: OutboxStore {
     private let encoder = JSONEncoder()
     private let io: JournalIO
     private let clock: any ResilienceClock
+    /// Group commit: enqueue lines written (numbered), and how many of them an `fsync` covered.
+    private var written: UInt64 = 0
+    private var durable: UInt64 = 0
+    /// The journal's size at its last successful `fsync`.
+    private var durableBytes = 0
+    /// Whether an enqueue is about to `fsync` for the others waiting in ``syncWaiters``.
+    private var syncPending = false
+    private var syncWaiters: [CheckedContinuation<Void, any Error>] = []
 
     /// Opens (or creates) the journal at `path`, takes its lock, and replays it.
     ///
@@ -93,6 +106,7 @@ public actor FileJournalOutboxStore: OutboxStore {
                 guard io.fsync(descriptor) == 0 else { throw JournalError.system("fsync \(path)") }
                 journalBytes = JournalFormat.header.count
             }
+            durableBytes = journalBytes
         } catch {
             // Closed here and marked closed, so that a deinit after a failed init closes nothing twice.
             if descriptor >= 0 { closeDescriptor(descriptor) }
@@ -119,13 +133,68 @@ public actor FileJournalOutboxStore: OutboxStore {
 
     // MARK: OutboxStore
 
-    /// Appends and `fsync`s the entries; see ``OutboxStore/enqueue(_:)``.
-    public func enqueue(_ new: [OutboxEntry]) throws {
+    /// Appends the entries and returns once an `fsync` covered them, shared with the enqueues
+    /// that arrived meanwhile; see ``OutboxStore/enqueue(_:)``.
+    public func enqueue(_ new: [OutboxEntry]) async throws {
         guard !new.isEmpty else { return }
-        let bytes = try append(.enqueue(new))
+        try requireOpen()
+        let data = try JournalFormat.line(.enqueue(new), encoder: encoder)
+        try io.appendCuttingBack(descriptor, data, path: path, sync: false)
+        journalBytes += data.count
         state.apply(.enqueue(new))
-        enqueuedBytes += bytes
+        enqueuedBytes += data.count
         enqueuedEntries += new.count
+        written += 1
+        try await commit(through: written)
+    }
+
+    /// Returns once line `number` is on disk: it joins an `fsync` about to happen, or makes one
+    /// after letting the enqueues queued behind it write their lines.
+    private func commit(through number: UInt64) async throws {
+        guard durable < number else { return }
+        if syncPending {
+            try await withCheckedThrowingContinuation { syncWaiters.append($0) }
+            return
+        }
+        syncPending = true
+        await Task.yield()  // the enqueues queued on this actor write now, and share the fsync
+        syncPending = false
+        let waiters = syncWaiters
+        syncWaiters = []
+        let result: Result<Void, any Error>
+        if durable >= written {
+            result = .success(())  // another change's fsync covered these lines meanwhile
+        } else if descriptor < 0 {
+            result = .failure(JournalError(description: "\(path) was closed"))
+        } else if io.fsync(descriptor) == 0 {
+            markDurable()
+            result = .success(())
+        } else {
+            let error = JournalError.system("fsync \(path)")
+            result = .failure(error)
+            forgetUnsyncedLines()
+        }
+        for waiter in waiters { waiter.resume(with: result) }
+        try result.get()
+    }
+
+    /// Everything written so far is on disk.
+    private func markDurable() {
+        durable = written
+        durableBytes = journalBytes
+    }
+
+    /// An `fsync` failed: the lines since the last good one may or may not be on disk, and their
+    /// enqueues are failing. Cut them off and rebuild the state from what the journal holds.
+    private func forgetUnsyncedLines() {
+        _ = ftruncate(descriptor, off_t(durableBytes))
+        _ = lseek(descriptor, 0, SEEK_END)
+        journalBytes = durableBytes
+        written = durable
+        guard let replayed = try? JournalFormat.replay(FileManager.default.contents(atPath: path) ?? Data(), path: path) else { return }
+        let leases = state.leases
+        state = replayed.state
+        state.leases = leases
     }
 
     /// See ``OutboxStore/pending(limit:)``.
@@ -220,6 +289,7 @@ public actor FileJournalOutboxStore: OutboxStore {
         let data = try JournalFormat.line(change, encoder: encoder)
         try io.appendCuttingBack(descriptor, data, path: path)
         journalBytes += data.count
+        markDurable()  // its fsync covered every enqueue line before it too
         return data.count
     }
 
@@ -258,5 +328,6 @@ public actor FileJournalOutboxStore: OutboxStore {
         journalBytes = data.count
         enqueuedBytes = data.count
         enqueuedEntries = live.count
+        markDurable()
     }
 }

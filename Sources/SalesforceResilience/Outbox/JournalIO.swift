@@ -31,15 +31,15 @@ struct JournalIO: Sendable {
         }
     }
 
-    /// Appends `data` at the end of `descriptor`'s file and `fsync`s it; if either fails, the
-    /// file is cut back to its size before, so no partial line stays behind to be glued to the
-    /// next one.
-    func appendCuttingBack(_ descriptor: Int32, _ data: Data, path: String) throws {
+    /// Appends `data` at the end of `descriptor`'s file and `fsync`s it (unless `sync` is
+    /// `false`: the caller syncs later); if either fails, the file is cut back to its size
+    /// before, so no partial line stays behind to be glued to the next one.
+    func appendCuttingBack(_ descriptor: Int32, _ data: Data, path: String, sync: Bool = true) throws {
         let before = lseek(descriptor, 0, SEEK_END)
         guard before >= 0 else { throw FileJournalOutboxStore.JournalError.system("cannot seek in \(path)") }
         do {
             try writeAll(descriptor, data)
-            guard fsync(descriptor) == 0 else { throw FileJournalOutboxStore.JournalError.system("fsync \(path)") }
+            guard !sync || fsync(descriptor) == 0 else { throw FileJournalOutboxStore.JournalError.system("fsync \(path)") }
         } catch {
             _ = ftruncate(descriptor, before)
             _ = lseek(descriptor, 0, SEEK_END)
