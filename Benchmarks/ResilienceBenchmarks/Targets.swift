@@ -106,7 +106,7 @@ nonisolated func benchmarkM() async throws {
     Report.say(String(format: "(m) 16 producers × %d single enqueues into the file journal, each durable when it returns: %.0f enqueues/s (%.2f s)",
                       perProducer, rate, seconds))
     Report.figure("journal_group_commit_per_s", rate, unit: "enqueues/s", target: .atLeast(5_000),
-                  note: "one fsync per enqueue call; no group commit yet")
+                  note: "each call durable when it returns; concurrent calls share fsyncs (group commit)")
 }
 
 // (n) CPU a transport spends while a request waits: 4 calls to a loopback server that answers
