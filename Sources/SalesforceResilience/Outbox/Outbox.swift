@@ -89,17 +89,21 @@ public actor Outbox {
         helpers = HelperGate()
         defer { endHelpers() }
         try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                try await self.drainLoop(keepRunning: keepRunning, onStep: onStep)
+                await self.endHelpers()
+            }
             for _ in 1..<options.concurrentBatches {
                 group.addTask { try await self.helperLoop(onStep: onStep) }
             }
             do {
-                try await drainLoop(keepRunning: keepRunning, onStep: onStep)
+                while try await group.next() != nil {}
             } catch {
+                // The first error, the lead's or a helper's, ends every loop at once.
                 endHelpers()
+                group.cancelAll()
                 throw error
             }
-            endHelpers()
-            try await group.waitForAll()
         }
     }
 

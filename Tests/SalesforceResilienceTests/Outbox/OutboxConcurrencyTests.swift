@@ -12,14 +12,17 @@ import Testing
         let org: SalesforceSimulator
         let clock: VirtualClock
         let failing: ClosedRange<Int>
+        /// A call answered 400 for the whole request: a batch retrying cannot fix.
+        let rejecting: Int?
         let counts = Lock<(calls: Int, inFlight: Int, most: Int)>((0, 0, 0))
         /// When each collections call started, on the clock.
         let starts = Lock<[Duration]>([])
         /// For each failing call: its number and the calls in flight when it started (itself included).
         let failures = Lock<[(call: Int, inFlight: Int)]>([])
-        init(clock: VirtualClock, failing: ClosedRange<Int> = 0...0) {
+        init(clock: VirtualClock, failing: ClosedRange<Int> = 0...0, rejecting: Int? = nil) {
             self.clock = clock
             self.failing = failing
+            self.rejecting = rejecting
             self.org = SalesforceSimulator(clock: clock)
         }
         var honoursRequestTimeout: Bool { true }
@@ -34,6 +37,9 @@ import Testing
             }
             defer { counts.withLock { $0.inFlight -= 1 } }
             try await clock.sleep(for: .milliseconds(300))
+            if call == rejecting {
+                return .salesforceError(400, code: "INVALID_FIELD", message: "No such column 'Amount__c' on entity 'Payment__c'")
+            }
             if failing.contains(call) {
                 // Every record locked: the request succeeds, so no breaker sees it.
                 failures.withLock { $0.append((call, inFlight)) }
@@ -130,6 +136,19 @@ import Testing
         #expect(org.counts.withLock { $0.most } == 8)
         let counts = org.org.countsByValue(of: "Payment__c", field: "Reference__c")
         #expect(counts.count == 400 && counts.values.allSatisfy { $0 == 1 })
+    }
+
+    @Test func aHelpersFatalErrorEndsTheWholeDrainAtOnce() async throws {
+        let clock = VirtualClock(mode: .autoAdvance)
+        let org = SlowOrg(clock: clock, rejecting: 3)  // a helper's batch in the second round
+        let client = try client(org, clock: clock)
+        let store = InMemoryOutboxStore(clock: clock)
+        await store.enqueue(payments(400))
+        let outbox = Outbox(store: store, client: client, options: OutboxOptions(batchSize: 10, concurrentBatches: 4))
+        await #expect(throws: OutboxError.self) { try await outbox.drain() }
+        let calls = org.counts.withLock { $0.calls }
+        #expect(calls <= 8, "the drain went on after a batch was rejected as a whole: \(calls) calls")
+        #expect(await store.backlog().count >= 330)
     }
 
     @Test func aWaiterForASlotThatIsCancelledLeavesWithoutTakingOne() async throws {
