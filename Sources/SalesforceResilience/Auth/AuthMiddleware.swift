@@ -30,7 +30,7 @@ public struct AuthMiddleware: Middleware {
     public init(tokens: TokenStore, instanceURL: URL? = nil) {
         self.tokens = tokens
         self.instanceURL = instanceURL
-        self.instancePrefix = instanceURL.map { Self.prefix(of: $0) }
+        self.instancePrefix = instanceURL?.baseText
     }
 
     /// Authorises, sends, and handles an expired session.
@@ -74,7 +74,7 @@ public struct AuthMiddleware: Middleware {
         var request = request
         request.headers["Authorization"] = "Bearer " + token.value
         if let instancePrefix, let instance = token.instanceURL, instance != instanceURL {
-            let target = Self.prefix(of: instance)
+            let target = instance.baseText
             if target != instancePrefix, let moved = Self.readdress(request.url, from: instancePrefix, to: target) {
                 request.url = moved
             }
@@ -89,11 +89,5 @@ public struct AuthMiddleware: Middleware {
         let rest = text.dropFirst(from.count)
         guard rest.isEmpty || rest.hasPrefix("/") || rest.hasPrefix("?") else { return nil }
         return URL(string: to + rest)
-    }
-
-    private static func prefix(of url: URL) -> String {
-        var text = url.absoluteString
-        while text.hasSuffix("/") { text.removeLast() }
-        return text
     }
 }

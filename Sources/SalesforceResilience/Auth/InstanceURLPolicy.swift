@@ -36,3 +36,12 @@ public enum InstanceURLPolicy {
         return octets.count == 4 && octets[0] == "127" && octets.allSatisfy { UInt8($0) != nil }
     }
 }
+
+extension URL {
+    /// The URL as text without trailing slashes: the base that paths are appended to.
+    var baseText: String {
+        var text = absoluteString
+        while text.hasSuffix("/") { text.removeLast() }
+        return text
+    }
+}

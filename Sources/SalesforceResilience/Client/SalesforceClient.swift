@@ -91,7 +91,7 @@ public final class SalesforceClient: Sendable {
             configuration: configuration, modes: modes, budgetGuard: budgetGuard, metrics: metrics, retryBudget: budget,
             breakers: breakers, throttle: throttle, tokens: tokens, clock: clock, events: events, random: random
         ).pipeline(transport: transport)
-        self.dataBase = Self.prefix(of: configuration.instanceURL) + "/services/data/v\(configuration.apiVersion)"
+        self.dataBase = configuration.instanceURL.baseText + "/services/data/v\(configuration.apiVersion)"
     }
 
     /// The latest `Sforce-Limit-Info` figure, or `nil` before any response carried one.
@@ -140,16 +140,10 @@ public final class SalesforceClient: Sendable {
         guard path.hasPrefix("/services/data/"), !path.contains("//"), !path.contains("..") else {
             throw SalesforceClientError.unexpectedResponse(operation: "follow link", detail: "refusing to follow \(path)")
         }
-        guard let url = URL(string: Self.prefix(of: configuration.instanceURL) + path) else {
+        guard let url = URL(string: configuration.instanceURL.baseText + path) else {
             throw SalesforceClientError.unexpectedResponse(operation: "follow link", detail: "invalid path \(path)")
         }
         return url
-    }
-
-    private static func prefix(of url: URL) -> String {
-        var text = url.absoluteString
-        while text.hasSuffix("/") { text.removeLast() }
-        return text
     }
 
     /// Sends a JSON request and decodes a JSON answer.

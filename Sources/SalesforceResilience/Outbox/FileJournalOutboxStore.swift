@@ -191,7 +191,10 @@ public actor FileJournalOutboxStore: OutboxStore {
         _ = lseek(descriptor, 0, SEEK_END)
         journalBytes = durableBytes
         written = durable
-        guard let replayed = try? JournalFormat.replay(FileManager.default.contents(atPath: path) ?? Data(), path: path) else { return }
+        guard let replayed = try? JournalFormat.replay(FileManager.default.contents(atPath: path) ?? Data(), path: path) else {
+            close()  // memory would hold entries the disk may not: refuse further calls instead
+            return
+        }
         let leases = state.leases
         state = replayed.state
         state.leases = leases

@@ -88,7 +88,7 @@ public struct Pipeline: Sendable {
             return { request, context in
                 guard let deadline = context.deadline else { return try await transport.send(request) }
                 let left = deadline - clock.now
-                guard left > minimum, left > .zero else { throw DeadlineExceededError(operation: context.operation, deadline: deadline) }
+                guard left > minimum else { throw DeadlineExceededError(operation: context.operation, deadline: deadline) }
                 var request = request
                 request.timeout = min(request.timeout ?? left, left)
                 do {
@@ -100,7 +100,7 @@ public struct Pipeline: Sendable {
         }
         return { request, context in
             guard let deadline = context.deadline else { return try await transport.send(request) }
-            guard deadline - clock.now > minimum, clock.now < deadline else {
+            guard deadline - clock.now > minimum else {
                 throw DeadlineExceededError(operation: context.operation, deadline: deadline)
             }
             let operation = context.operation

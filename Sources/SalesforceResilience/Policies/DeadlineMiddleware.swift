@@ -8,7 +8,7 @@
 ///
 /// How the cut is made depends on ``racesChain``. By default the middleware races the rest of the
 /// chain against a timer, which bounds anything inside, at the cost of a child task or two per
-/// call. The standard chain (``StandardChain``) turns that off: there every wait inside is already
+/// call. The standard chain of ``SalesforceClient`` turns that off: there every wait inside is already
 /// bounded by the deadline (retry and throttle waits, the token fetch in ``AuthMiddleware``) and
 /// the ``Pipeline`` bounds each attempt, so a call runs inline.
 public struct DeadlineMiddleware: Middleware {

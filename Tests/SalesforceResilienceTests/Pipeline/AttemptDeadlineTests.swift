@@ -74,33 +74,7 @@ import Testing
         #expect(clock.elapsed == .seconds(10), "the stall ended at the deadline, not after 300 s")
     }
 
-    /// A token endpoint that never answers (a provider waiting on the clock for five minutes).
-    struct HangingProvider: TokenProvider {
-        let clock: VirtualClock
-        func fetchToken() async throws -> AccessToken {
-            try await clock.sleep(for: .seconds(300))
-            return AccessToken(value: "late")
-        }
-        func fetchToken(refreshToken: String?) async throws -> AccessToken { try await fetchToken() }
-        var credentialOwner: String { "hanging" }
-        var canRefresh: Bool { true }
-    }
-
-    @Test func aTokenFetchThatHangsIsCutByTheCallsDeadline() async throws {
-        let clock = VirtualClock(mode: .manual)
-        let transport = HonouringTransport(clock: clock)
-        let client = try SalesforceClient(
-            configuration: SalesforceConfiguration(instanceURL: URL(string: "https://acme.my.salesforce.com")!, callTimeout: .seconds(10)),
-            transport: transport, tokenProvider: HangingProvider(clock: clock), clock: clock)
-        let call = Task { try await client.limits() }
-        #expect(await clock.waitForSleepers(1))
-        await clock.advance(by: .seconds(10))
-        let error = await #expect(throws: DeadlineExceededError.self) { try await call.value }
-        #expect(error?.cutAttemptInFlight == false, "no data request was in flight: the call was waiting for its token")
-        #expect(transport.seen.withLock { $0.count } == 0)
-    }
-
-    /// A token endpoint that answers after `delay` on the clock.
+    /// A token endpoint that answers after `delay` on the clock (300 s: it hangs).
     struct SlowProvider: TokenProvider {
         let clock: VirtualClock
         let delay: Duration
@@ -111,6 +85,20 @@ import Testing
         func fetchToken(refreshToken: String?) async throws -> AccessToken { try await fetchToken() }
         var credentialOwner: String { "slow" }
         var canRefresh: Bool { true }
+    }
+
+    @Test func aTokenFetchThatHangsIsCutByTheCallsDeadline() async throws {
+        let clock = VirtualClock(mode: .manual)
+        let transport = HonouringTransport(clock: clock)
+        let client = try SalesforceClient(
+            configuration: SalesforceConfiguration(instanceURL: URL(string: "https://acme.my.salesforce.com")!, callTimeout: .seconds(10)),
+            transport: transport, tokenProvider: SlowProvider(clock: clock, delay: .seconds(300)), clock: clock)
+        let call = Task { try await client.limits() }
+        #expect(await clock.waitForSleepers(1))
+        await clock.advance(by: .seconds(10))
+        let error = await #expect(throws: DeadlineExceededError.self) { try await call.value }
+        #expect(error?.cutAttemptInFlight == false, "no data request was in flight: the call was waiting for its token")
+        #expect(transport.seen.withLock { $0.count } == 0)
     }
 
     @Test func anAttemptThatWouldStartWithTooLittleTimeLeftIsNotSent() async throws {
