@@ -161,6 +161,41 @@ public final class VirtualClock: ResilienceClock {
         return sleeperCount >= count
     }
 
+    /// The earliest deadline of a task sleeping (or a timeout waiting) on this clock, if any.
+    public var nextDeadline: ResilienceInstant? {
+        state.withLock { $0.sleepers.values.map(\.deadline).min() }
+    }
+
+    /// Runs `work` on a ``Mode-swift.enum/manual`` clock, moving time to the next deadline only
+    /// once every task has gone quiet: no task started or ended a sleep for `quietTurns`
+    /// scheduler turns.
+    ///
+    /// ``Mode-swift.enum/autoAdvance`` moves time the moment one task sleeps, so tasks meant to
+    /// start together can see different times when the machine is busy. Use this instead where a
+    /// test counts what runs at the same time (concurrent batches, shared limits).
+    public func drive<T: Sendable>(quietTurns: Int = 200, _ work: @escaping @Sendable () async throws -> T) async throws -> T {
+        let task = Task { try await work() }
+        let driver = Task {
+            while !Task.isCancelled {
+                await settleSleepers(quietTurns: quietTurns)
+                if let next = nextDeadline { await advance(to: next) }
+            }
+        }
+        defer { driver.cancel() }
+        return try await task.value
+    }
+
+    private func settleSleepers(quietTurns: Int) async {
+        var last = state.withLock { ($0.sleepers.count, $0.nextID) }
+        var quiet = 0
+        while quiet < quietTurns && !Task.isCancelled {
+            await Task.yield()
+            let current = state.withLock { ($0.sleepers.count, $0.nextID) }
+            quiet = current == last ? quiet + 1 : 0
+            last = current
+        }
+    }
+
     private static func settle() async {
         for _ in 0..<20 { await Task.yield() }
     }

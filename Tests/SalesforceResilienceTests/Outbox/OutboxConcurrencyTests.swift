@@ -100,7 +100,9 @@ import Testing
     }
 
     @Test func theClientsCollectionsSlotsBoundEveryCallerTogether() async throws {
-        let clock = VirtualClock(mode: .autoAdvance)
+        // Time moves only when every caller has gone quiet: what is in flight at once does not
+        // depend on how busy the machine is.
+        let clock = VirtualClock(mode: .manual)
         let org = SlowOrg(clock: clock)
         let client = try client(org, clock: clock, limit: 3)
         let first = InMemoryOutboxStore(clock: clock)
@@ -108,18 +110,20 @@ import Testing
         await first.enqueue(payments(400))
         await second.enqueue(payments(400, from: 1_001))
         let options = OutboxOptions(batchSize: 20, concurrentBatches: 8)
-        async let a: Void = Outbox(store: first, client: client, options: options).drain()
-        async let b: Void = Outbox(store: second, client: client, options: options).drain()
         let direct = (2_001...3_000).map { ["Reference__c": JSONValue.string("PAY-\($0)"), "Amount__c": .number(1)] }
-        async let c = client.upsertCollection("Payment__c", externalIdField: "Reference__c", records: direct)
-        _ = try await (a, b, c)
+        try await clock.drive(quietTurns: 50) {
+            async let a: Void = Outbox(store: first, client: client, options: options).drain()
+            async let b: Void = Outbox(store: second, client: client, options: options).drain()
+            async let c = client.upsertCollection("Payment__c", externalIdField: "Reference__c", records: direct)
+            _ = try await (a, b, c)
+        }
         #expect(org.counts.withLock { $0.most } <= 3, "never more collections calls in flight than the client's limit")
         #expect(client.collectionsSlots.highWater == 3)
         #expect(org.org.records(of: "Payment__c").count == 1_800)
     }
 
     @Test func anOutageIsMetOneBatchAtATime() async throws {
-        let clock = VirtualClock(mode: .autoAdvance)
+        let clock = VirtualClock(mode: .manual)
         // Call 1 comes back clean and full, so seven helpers join; in calls 2–14 every record is
         // locked (UNABLE_TO_LOCK_ROW): transient, and invisible to the breaker.
         let org = SlowOrg(clock: clock, failing: 2...14)
@@ -127,7 +131,7 @@ import Testing
         let store = InMemoryOutboxStore(clock: clock)
         await store.enqueue(payments(400))
         let outbox = Outbox(store: store, client: client, options: OutboxOptions(batchSize: 10, concurrentBatches: 8))
-        try await outbox.drain()
+        try await clock.drive { try await outbox.drain() }
         let failures = org.failures.withLock { $0 }
         #expect(failures.count == 13)
         #expect((failures.filter { $0.call <= 9 }.map(\.inFlight).max() ?? 0) > 1, "the helpers were in flight when the outage began")
