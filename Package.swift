@@ -10,7 +10,9 @@ let package = Package(
         .library(name: "SalesforceResilienceTesting", targets: ["SalesforceResilienceTesting"]),
     ],
     targets: [
-        .target(name: "SalesforceResilience"),
+        .target(name: "SalesforceResilience", dependencies: ["CurlLoader"]),
+        // libcurl's interface, loaded at run time (dlopen): no library is linked, no header needed.
+        .target(name: "CurlLoader"),
         .target(
             name: "SalesforceResilienceTesting",
             dependencies: ["SalesforceResilience"]

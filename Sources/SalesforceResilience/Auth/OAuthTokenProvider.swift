@@ -35,7 +35,7 @@ public struct OAuthTokenProvider: TokenProvider {
     ///   - loginURL: the host the token request goes to.
     ///   - retryPolicy: retries for transient failures of the token endpoint. Default 3 attempts.
     public init(
-        loginURL: URL, grant: Grant, transport: any HTTPTransport = URLSessionTransport(),
+        loginURL: URL, grant: Grant, transport: any HTTPTransport = StandardTransport.make(),
         clock: any ResilienceClock = SystemClock(), retryPolicy: RetryPolicy = RetryPolicy(maxAttempts: 3),
         allowHTTPLoopback: Bool = false, events: ResilienceEventSink = .none
     ) {

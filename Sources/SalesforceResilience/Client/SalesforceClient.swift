@@ -49,7 +49,7 @@ public final class SalesforceClient: Sendable {
     ///   not https (or loopback http when allowed); ``SalesforceClientError/invalidArgument(_:)``
     ///   for an instance URL with a path, query or fragment, or an API version that is not `NN.N`.
     public init(
-        configuration: SalesforceConfiguration, transport: any HTTPTransport = URLSessionTransport(),
+        configuration: SalesforceConfiguration, transport: any HTTPTransport = StandardTransport.make(),
         tokenProvider: any TokenProvider, events: ResilienceEventSink = .none, clock: any ResilienceClock = SystemClock(),
         random: RandomSource = .system()
     ) throws {

@@ -13,7 +13,7 @@ struct PosterWiring {
 /// passes in milliseconds.
 struct PosterRuntime: Sendable {
     var clock: any ResilienceClock = SystemClock()
-    var transport: any HTTPTransport = URLSessionTransport()
+    var transport: any HTTPTransport = StandardTransport.make()
 }
 
 /// Which org a journal belongs to.
