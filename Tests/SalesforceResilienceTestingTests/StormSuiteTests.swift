@@ -113,18 +113,12 @@ struct StormScenario {
 
     /// The same storm over real HTTP with keep-alive through `URLSessionTransport`: each lost
     /// answer must surface at once and never be re-sent by the HTTP stack (before the fix, each
-    /// one cost a 60 s hang and a request without its body).
-    @Test(.timeLimit(.minutes(1))) func overRealHTTPEveryPaymentLandsExactlyOnceAndNoRequestArrivesWithoutItsBody() async throws {
-        var lost = 0
-        for seed in UInt64(1)...6 {
-            let report = try await WireStormDrill.run(seed: seed) { URLSessionTransport(options: .init(attemptTimeout: .seconds(10))) }
-            #expect(report.landedOnce == report.payments, "\(report)")
-            #expect(report.duplicates.isEmpty && report.hung.isEmpty, "\(report)")
-            #expect(report.stormRequests <= Self.stormCallBound, "\(report)")
-            #expect(report.incompleteRequests == 0, "\(report)")
-            lost += report.lostAnswers
-        }
-        #expect(lost > 0, "the schedule dropped no answer: the test proved nothing")
+    /// one cost a 60 s hang and a request without its body). The limit leaves room for
+    /// URLSession's busy wait, which on two cores under ThreadSanitizer took past 60 s (CI).
+    @Test(.timeLimit(.minutes(3))) func overRealHTTPEveryPaymentLandsExactlyOnceAndNoRequestArrivesWithoutItsBody() async throws {
+        let reports = try await WireStormDrill.run(seeds: 1...6) { URLSessionTransport(options: .init(attemptTimeout: .seconds(10))) }
+        #expect(reports.flatMap(\.problems).isEmpty, "\(reports.flatMap(\.problems))")
+        #expect(reports.map(\.lostAnswers).reduce(0, +) > 0, "the schedule dropped no answer: the test proved nothing")
     }
 
     @Test func theSameSeedReplaysTheSameRun() async throws {

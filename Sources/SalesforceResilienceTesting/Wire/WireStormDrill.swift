@@ -38,11 +38,34 @@ public enum WireStormDrill {
         /// Payments whose poster gave up.
         public var hung: [String] = []
 
+        /// What went wrong, in words: a payment not landed exactly once, a poster that gave up,
+        /// a request without its whole body, more storm requests than ``WireStormDrill/stormRequestBound``.
+        /// Empty when the transport passed.
+        public var problems: [String] {
+            var found: [String] = []
+            if landedOnce != payments { found.append("seed \(seed): \(landedOnce) of \(payments) landed once, missing \(missing)") }
+            if !duplicates.isEmpty { found.append("seed \(seed): duplicates \(duplicates)") }
+            if !hung.isEmpty { found.append("seed \(seed): posters gave up on \(hung)") }
+            if incompleteRequests > 0 { found.append("seed \(seed): \(incompleteRequests) requests arrived without their whole body") }
+            if stormRequests > WireStormDrill.stormRequestBound {
+                found.append("seed \(seed): \(stormRequests) storm requests, more than \(WireStormDrill.stormRequestBound)")
+            }
+            return found
+        }
+
         /// One line with every figure.
         public var description: String {
             "seed \(seed): landed \(landedOnce)/\(payments), missing \(missing), duplicates \(duplicates), storm requests \(stormRequests), "
                 + "lost answers \(lostAnswers), incomplete requests \(incompleteRequests), hung \(hung)"
         }
+    }
+
+    /// Runs the drill for each of `seeds`, one after another; check every report's
+    /// ``Report/problems``, and that some answers were lost (or the drill proved nothing).
+    public static func run(seeds: ClosedRange<UInt64>, payments: Int = 40, transport make: @escaping @Sendable () -> any HTTPTransport) async throws -> [Report] {
+        var reports: [Report] = []
+        for seed in seeds { reports.append(try await run(seed: seed, payments: payments, transport: make)) }
+        return reports
     }
 
     /// Runs the drill once through the transport `make` builds (once for the token endpoint and

@@ -16,17 +16,10 @@ struct CurlTransportTests {
 
     /// The storm of the in-memory suite over real HTTP: every lost answer surfaces at once, and
     /// libcurl never re-sends a request (with or without its body).
-    @Test(.timeLimit(.minutes(1))) func theWireStormLandsEveryPaymentOnce() async throws {
-        var lost = 0
-        for seed in UInt64(1)...6 {
-            let report = try await WireStormDrill.run(seed: seed) { try! CurlTransport(options: .init(attemptTimeout: .seconds(10))) }
-            #expect(report.landedOnce == report.payments, "\(report)")
-            #expect(report.duplicates.isEmpty && report.hung.isEmpty, "\(report)")
-            #expect(report.stormRequests <= WireStormDrill.stormRequestBound, "\(report)")
-            #expect(report.incompleteRequests == 0, "\(report)")
-            lost += report.lostAnswers
-        }
-        #expect(lost > 0, "the schedule dropped no answer: the test proved nothing")
+    @Test(.timeLimit(.minutes(3))) func theWireStormLandsEveryPaymentOnce() async throws {
+        let reports = try await WireStormDrill.run(seeds: 1...6) { try! CurlTransport(options: .init(attemptTimeout: .seconds(10))) }
+        #expect(reports.flatMap(\.problems).isEmpty, "\(reports.flatMap(\.problems))")
+        #expect(reports.map(\.lostAnswers).reduce(0, +) > 0, "the schedule dropped no answer: the test proved nothing")
     }
 
     @Test func everyAttemptOpensAConnectionOfItsOwn() async throws {
