@@ -1,6 +1,13 @@
-// swift-tools-version: 6.0
-// SalesforceResilience: resilient Salesforce calls with zero package dependencies.
+// swift-tools-version: 6.1
+// SalesforceResilience: resilient Salesforce calls with zero package dependencies by default.
+// The integrations with the server-side Swift packages are behind package traits that are off
+// by default: a package that depends on this one without naming a trait fetches nothing else.
 import PackageDescription
+
+/// A product of a package this one depends on, only when `trait` is enabled.
+func gated(_ product: String, _ package: String, _ trait: String) -> Target.Dependency {
+    .product(name: product, package: package, condition: .when(traits: [trait]))
+}
 
 let package = Package(
     name: "SalesforceResilience",
@@ -8,11 +15,66 @@ let package = Package(
     products: [
         .library(name: "SalesforceResilience", targets: ["SalesforceResilience"]),
         .library(name: "SalesforceResilienceTesting", targets: ["SalesforceResilienceTesting"]),
+        // Empty unless their trait is enabled.
+        .library(name: "SalesforceResilienceAsyncHTTPClient", targets: ["SalesforceResilienceAsyncHTTPClient"]),
+        .library(name: "SalesforceResilienceObservability", targets: ["SalesforceResilienceObservability"]),
+        .library(name: "SalesforceResiliencePostgres", targets: ["SalesforceResiliencePostgres"]),
+        .library(name: "SalesforceResiliencePostgresTesting", targets: ["SalesforceResiliencePostgresTesting"]),
+    ],
+    traits: [
+        .trait(name: "AsyncHTTPClient", description: "SalesforceResilienceAsyncHTTPClient: the transport over AsyncHTTPClient (SwiftNIO)."),
+        .trait(name: "Observability", description: "SalesforceResilienceObservability: events to swift-log, swift-metrics and swift-distributed-tracing."),
+        .trait(name: "PostgreSQL", description: "SalesforceResiliencePostgres (outbox, token store and fleet state on PostgreSQL) and SalesforceResiliencePostgresTesting."),
+        .default(enabledTraits: []),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.7.3"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         .target(name: "SalesforceResilience", dependencies: ["CurlLoader"]),
         // libcurl's interface, loaded at run time (dlopen): no library is linked, no header needed.
         .target(name: "CurlLoader"),
+        .target(
+            name: "SalesforceResilienceAsyncHTTPClient",
+            dependencies: [
+                "SalesforceResilience",
+                gated("AsyncHTTPClient", "async-http-client", "AsyncHTTPClient"),
+                gated("NIOCore", "swift-nio", "AsyncHTTPClient"),
+                gated("NIOPosix", "swift-nio", "AsyncHTTPClient"),
+                gated("NIOHTTP1", "swift-nio", "AsyncHTTPClient"),
+            ]
+        ),
+        .target(
+            name: "SalesforceResilienceObservability",
+            dependencies: [
+                "SalesforceResilience",
+                gated("Logging", "swift-log", "Observability"),
+                gated("Metrics", "swift-metrics", "Observability"),
+                gated("Tracing", "swift-distributed-tracing", "Observability"),
+            ]
+        ),
+        .target(
+            name: "SalesforceResiliencePostgres",
+            dependencies: [
+                "SalesforceResilience",
+                gated("PostgresNIO", "postgres-nio", "PostgreSQL"),
+                gated("Logging", "swift-log", "PostgreSQL"),
+            ]
+        ),
+        // A throwaway PostgreSQL server and a schema per test, for tests of the stores.
+        .target(
+            name: "SalesforceResiliencePostgresTesting",
+            dependencies: [
+                "SalesforceResiliencePostgres", "SalesforceResilienceTesting",
+                gated("PostgresNIO", "postgres-nio", "PostgreSQL"),
+            ],
+            exclude: ["Scripts"]
+        ),
         .target(
             name: "SalesforceResilienceTesting",
             dependencies: ["SalesforceResilience"]
@@ -57,6 +119,31 @@ let package = Package(
         .testTarget(
             name: "SalesforceResilienceTestingTests",
             dependencies: ["SalesforceResilience", "SalesforceResilienceTesting"]
+        ),
+        // The integrations' tests: empty unless their trait is enabled (.ci/run enables them all).
+        .testTarget(
+            name: "SalesforceResilienceAsyncHTTPClientTests",
+            dependencies: [
+                "SalesforceResilienceAsyncHTTPClient", "SalesforceResilienceTesting",
+                gated("AsyncHTTPClient", "async-http-client", "AsyncHTTPClient"),
+            ]
+        ),
+        .testTarget(
+            name: "SalesforceResilienceObservabilityTests",
+            dependencies: [
+                "SalesforceResilienceObservability", "SalesforceResilienceTesting",
+                gated("Logging", "swift-log", "Observability"),
+                gated("Tracing", "swift-distributed-tracing", "Observability"),
+                gated("MetricsTestKit", "swift-metrics", "Observability"),
+                gated("InMemoryTracing", "swift-distributed-tracing", "Observability"),
+            ]
+        ),
+        .testTarget(
+            name: "SalesforceResiliencePostgresTests",
+            dependencies: [
+                "SalesforceResiliencePostgres", "SalesforceResiliencePostgresTesting", "SalesforceResilienceTesting",
+                gated("PostgresNIO", "postgres-nio", "PostgreSQL"),
+            ]
         ),
     ],
     swiftLanguageModes: [.v6]

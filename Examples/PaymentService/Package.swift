@@ -1,24 +1,23 @@
-// swift-tools-version: 6.0
-// PaymentService: SalesforceResilience inside a server-side Swift service. A package of its own,
-// beside the root, so that the root keeps no package dependencies: it depends on the root by
-// path and on the server-side packages of the Swift ecosystem.
+// swift-tools-version: 6.1
+// PaymentService: SalesforceResilience inside a server-side Swift service, the example for
+// server-side teams. It depends on the root by path with the traits it needs (AsyncHTTPClient,
+// Observability, PostgreSQL), as an integrator's package depends on it by URL.
 import PackageDescription
 
 let package = Package(
     name: "PaymentService",
     platforms: [.macOS(.v15)],
     products: [
-        .library(name: "SalesforceResilienceAsyncHTTPClient", targets: ["SalesforceResilienceAsyncHTTPClient"]),
-        .library(name: "SalesforceResilienceObservability", targets: ["SalesforceResilienceObservability"]),
-        .library(name: "SalesforceResiliencePostgres", targets: ["SalesforceResiliencePostgres"]),
         .executable(name: "PaymentService", targets: ["PaymentService"]),
     ],
+    traits: [
+        .trait(name: "EmbeddedSimulator", description: "The service can serve an embedded Salesforce simulator (no --instance-url) and has the simulator command."),
+        .default(enabledTraits: ["EmbeddedSimulator"]),
+    ],
     dependencies: [
-        .package(name: "SalesforceResilience", path: "../.."),
-        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(name: "SalesforceResilience", path: "../..", traits: ["AsyncHTTPClient", "Observability", "PostgreSQL"]),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
-        .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.7.3"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
@@ -28,41 +27,14 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
-        .target(
-            name: "SalesforceResilienceAsyncHTTPClient",
-            dependencies: [
-                .product(name: "SalesforceResilience", package: "SalesforceResilience"),
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
-            ]
-        ),
-        .target(
-            name: "SalesforceResilienceObservability",
-            dependencies: [
-                .product(name: "SalesforceResilience", package: "SalesforceResilience"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "Tracing", package: "swift-distributed-tracing"),
-            ]
-        ),
-        .target(
-            name: "SalesforceResiliencePostgres",
-            dependencies: [
-                .product(name: "SalesforceResilience", package: "SalesforceResilience"),
-                .product(name: "PostgresNIO", package: "postgres-nio"),
-                .product(name: "Logging", package: "swift-log"),
-            ]
-        ),
+        // The service: production code, which never links SalesforceResilienceTesting.
         .target(
             name: "PaymentServiceKit",
             dependencies: [
-                "SalesforceResilienceAsyncHTTPClient",
-                "SalesforceResilienceObservability",
-                "SalesforceResiliencePostgres",
                 .product(name: "SalesforceResilience", package: "SalesforceResilience"),
-                .product(name: "SalesforceResilienceTesting", package: "SalesforceResilience"),
+                .product(name: "SalesforceResilienceAsyncHTTPClient", package: "SalesforceResilience"),
+                .product(name: "SalesforceResilienceObservability", package: "SalesforceResilience"),
+                .product(name: "SalesforceResiliencePostgres", package: "SalesforceResilience"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -73,17 +45,29 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
+        // The embedded org and the `simulator` command, on the library's simulator.
+        .target(
+            name: "PaymentServiceSimulator",
+            dependencies: [
+                "PaymentServiceKit",
+                .product(name: "SalesforceResilience", package: "SalesforceResilience"),
+                .product(name: "SalesforceResilienceTesting", package: "SalesforceResilience"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ]
+        ),
         .executableTarget(
             name: "PaymentService",
             dependencies: [
                 "PaymentServiceKit",
+                .target(name: "PaymentServiceSimulator", condition: .when(traits: ["EmbeddedSimulator"])),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(
             name: "TransportBenchmarks",
             dependencies: [
-                "SalesforceResilienceAsyncHTTPClient",
+                .product(name: "SalesforceResilienceAsyncHTTPClient", package: "SalesforceResilience"),
                 .product(name: "SalesforceResilience", package: "SalesforceResilience"),
                 .product(name: "SalesforceResilienceTesting", package: "SalesforceResilience"),
             ],
@@ -92,7 +76,8 @@ let package = Package(
         .executableTarget(
             name: "FleetBenchmarks",
             dependencies: [
-                "SalesforceResilienceAsyncHTTPClient", "SalesforceResiliencePostgres",
+                .product(name: "SalesforceResilienceAsyncHTTPClient", package: "SalesforceResilience"),
+                .product(name: "SalesforceResiliencePostgres", package: "SalesforceResilience"),
                 .product(name: "SalesforceResilience", package: "SalesforceResilience"),
                 .product(name: "SalesforceResilienceTesting", package: "SalesforceResilience"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -100,45 +85,12 @@ let package = Package(
             ],
             path: "Benchmarks/FleetBenchmarks"
         ),
-        .testTarget(
-            name: "SalesforceResilienceAsyncHTTPClientTests",
-            dependencies: [
-                "SalesforceResilienceAsyncHTTPClient",
-                .product(name: "SalesforceResilienceTesting", package: "SalesforceResilience"),
-            ]
-        ),
-        .testTarget(
-            name: "SalesforceResilienceObservabilityTests",
-            dependencies: [
-                "SalesforceResilienceObservability",
-                .product(name: "SalesforceResilienceTesting", package: "SalesforceResilience"),
-                .product(name: "MetricsTestKit", package: "swift-metrics"),
-                .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
-            ]
-        ),
-        // The PostgreSQL server the tests share: `PAYMENTSERVICE_POSTGRES_URL`, or a throwaway one.
-        .target(
-            name: "PostgresTestSupport",
-            dependencies: [
-                "SalesforceResiliencePostgres",
-                .product(name: "PostgresNIO", package: "postgres-nio"),
-            ],
-            path: "Tests/PostgresTestSupport"
-        ),
-        .testTarget(
-            name: "SalesforceResiliencePostgresTests",
-            dependencies: [
-                "SalesforceResiliencePostgres", "PostgresTestSupport",
-                .product(name: "SalesforceResilienceTesting", package: "SalesforceResilience"),
-                .product(name: "PostgresNIO", package: "postgres-nio"),
-            ]
-        ),
         // The server-side ```swift blocks of the documentation, generated by Docs/snippets.py.
         .testTarget(
             name: "DocSnippetTests",
             dependencies: [
-                "SalesforceResilienceAsyncHTTPClient",
-                "SalesforceResilienceObservability",
+                .product(name: "SalesforceResilienceAsyncHTTPClient", package: "SalesforceResilience"),
+                .product(name: "SalesforceResilienceObservability", package: "SalesforceResilience"),
                 .product(name: "SalesforceResilience", package: "SalesforceResilience"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
@@ -148,7 +100,9 @@ let package = Package(
             name: "PaymentServiceTests",
             // The executable is a dependency so the process-level tests can launch it.
             dependencies: [
-                "PaymentService", "PaymentServiceKit", "PostgresTestSupport", "SalesforceResiliencePostgres",
+                "PaymentService", "PaymentServiceKit",
+                .product(name: "SalesforceResiliencePostgres", package: "SalesforceResilience"),
+                .product(name: "SalesforceResiliencePostgresTesting", package: "SalesforceResilience"),
                 .product(name: "SalesforceResilienceTesting", package: "SalesforceResilience"),
             ]
         ),

@@ -1,3 +1,4 @@
+#if AsyncHTTPClient // the package trait that brings this module's dependencies
 import AsyncHTTPClient
 import Foundation
 import NIOCore
@@ -68,3 +69,4 @@ extension AsyncHTTPClientTransport {
         }
     }
 }
+#endif

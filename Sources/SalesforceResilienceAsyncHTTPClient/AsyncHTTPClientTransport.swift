@@ -1,3 +1,4 @@
+#if AsyncHTTPClient // the package trait that brings this module's dependencies
 import AsyncHTTPClient
 import Foundation
 import NIOCore
@@ -91,6 +92,13 @@ public final class AsyncHTTPClientTransport: HTTPTransport {
         return configuration
     }
 
+    /// ``shutdown()`` for code that cannot wait asynchronously (an initializer that failed after
+    /// creating the transport): blocks until the client is shut down, if this transport created it.
+    @available(*, noasync, message: "use shutdown() from async code")
+    public func syncShutdown() throws {
+        if ownsClient { try client.syncShutdown() }
+    }
+
     /// Shuts the client down if this transport created it; a client passed in is left alone.
     public func shutdown() async throws {
         if ownsClient { try await client.shutdown() }
@@ -155,3 +163,4 @@ extension Duration {
         return overflow ? .max : scaled &+ attoseconds / 1_000_000_000
     }
 }
+#endif

@@ -1,3 +1,4 @@
+#if Observability // the package trait that brings this module's dependencies
 import Logging
 import SalesforceResilience
 
@@ -90,3 +91,4 @@ enum LogLine {
         }.joined(separator: ",")
     }
 }
+#endif

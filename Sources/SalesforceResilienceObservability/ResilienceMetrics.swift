@@ -1,3 +1,4 @@
+#if Observability // the package trait that brings this module's dependencies
 import CoreMetrics
 import Foundation
 import Metrics
@@ -133,3 +134,4 @@ public final class ResilienceMetrics: Sendable {
         return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
     }
 }
+#endif

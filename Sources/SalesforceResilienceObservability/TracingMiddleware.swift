@@ -1,3 +1,4 @@
+#if Observability // the package trait that brings this module's dependencies
 import SalesforceResilience
 import Tracing
 
@@ -61,3 +62,4 @@ public struct TracingMiddleware: Middleware {
         return try outcome.get()
     }
 }
+#endif

@@ -1,3 +1,4 @@
+#if PostgreSQL // the package trait that brings this module's dependencies
 import Foundation
 import Synchronization
 
@@ -67,3 +68,4 @@ extension Result where Failure == any Error {
         do { self = .success(try await body()) } catch { self = .failure(error) }
     }
 }
+#endif

@@ -1,3 +1,4 @@
+#if PostgreSQL // the package trait that brings this module's dependencies
 import Foundation
 import Logging
 import PostgresNIO
@@ -136,3 +137,4 @@ public struct PostgresStoreError: Error, Sendable, Hashable, CustomStringConvert
         self.isTransient = isTransient
     }
 }
+#endif

@@ -1,3 +1,4 @@
+#if PostgreSQL // the package trait that brings this module's dependencies
 import Foundation
 import Logging
 import PostgresNIO
@@ -156,3 +157,4 @@ enum TokenRecord {
                            scope: record.scope, identityURL: record.identityURL, refreshToken: record.refreshToken)
     }
 }
+#endif

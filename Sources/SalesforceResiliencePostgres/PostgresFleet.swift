@@ -1,3 +1,4 @@
+#if PostgreSQL // the package trait that brings this module's dependencies
 import Foundation
 import Logging
 import PostgresNIO
@@ -148,3 +149,4 @@ public struct FleetSync: Sendable, Hashable {
     /// Whether anything changed.
     public var isEmpty: Bool { mode == nil && tripped.isEmpty && published.isEmpty }
 }
+#endif

@@ -1,3 +1,4 @@
+#if PostgreSQL // the package trait that brings this module's dependencies
 /// The schema's versions: step N brings version N-1 to N. Steps are only ever appended.
 enum PostgresMigrations {
     static func steps(schema s: String) -> [[String]] {
@@ -49,3 +50,4 @@ enum PostgresMigrations {
         ]
     }
 }
+#endif

@@ -1,3 +1,4 @@
+#if PostgreSQL // the package trait that brings this module's dependencies
 import Foundation
 import Logging
 import PostgresNIO
@@ -287,3 +288,4 @@ public struct PostgresOutboxStore: OutboxStore {
         return found.sorted { $0.0 < $1.0 }.map(\.1)
     }
 }
+#endif

@@ -1,3 +1,4 @@
+#if PostgreSQL // the package trait that brings this module's dependencies
 import Foundation
 import PostgresNIO
 import SalesforceResilience
@@ -25,8 +26,7 @@ public actor TestServer {
         return try await task.value
     }
 
-    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("scripts/postgres-sandbox.sh")
+    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Scripts/postgres-sandbox.sh")
     nonisolated(unsafe) static var directory: String?
 
     private static func startSandbox() async throws -> String {
@@ -93,3 +93,4 @@ public func withPeer<T: Sendable>(of database: FleetDatabase, _ body: @Sendable 
         return try await body(peer)
     }
 }
+#endif

@@ -1,3 +1,4 @@
+#if AsyncHTTPClient // the package trait that brings this module's dependencies
 import AsyncHTTPClient
 import Foundation
 import SalesforceResilience
@@ -24,18 +25,11 @@ import Glibc
     }
 
     @Test(.timeLimit(.minutes(1))) func everyPaymentLandsExactlyOnceThroughTheStormOverRealHTTP() async throws {
-        var lost = 0
-        for seed in UInt64(1)...6 {
-            let report = try await WireStormDrill.run(seed: seed) {
-                AsyncHTTPClientTransport(client: Self.client, options: .init(attemptTimeout: .seconds(10)))
-            }
-            #expect(report.landedOnce == report.payments, "\(report)")
-            #expect(report.duplicates.isEmpty && report.hung.isEmpty, "\(report)")
-            #expect(report.stormRequests <= WireStormDrill.stormRequestBound, "\(report)")
-            #expect(report.incompleteRequests == 0, "\(report)")
-            lost += report.lostAnswers
+        let reports = try await WireStormDrill.run(seeds: 1...6) {
+            AsyncHTTPClientTransport(client: Self.client, options: .init(attemptTimeout: .seconds(10)))
         }
-        #expect(lost > 0, "the schedule dropped no answer: the test proved nothing")
+        #expect(reports.flatMap(\.problems).isEmpty, "\(reports.flatMap(\.problems))")
+        #expect(reports.map(\.lostAnswers).reduce(0, +) > 0, "the schedule dropped no answer: the test proved nothing")
     }
 
     @Test func connectionsAreKeptAliveAndReused() async throws {
@@ -115,3 +109,4 @@ final class BlackHole: Sendable {
 
     func close() { for descriptor in descriptors { Glibc.close(descriptor) } }
 }
+#endif

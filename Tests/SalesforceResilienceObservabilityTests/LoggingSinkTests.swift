@@ -1,3 +1,4 @@
+#if Observability // the package trait that brings this module's dependencies
 import Foundation
 import Logging
 import SalesforceResilience
@@ -41,3 +42,4 @@ import Testing
         #expect(!line.text.contains("Jane") && !line.text.contains("PAY-1"))
     }
 }
+#endif

@@ -1,3 +1,4 @@
+#if Observability // the package trait that brings this module's dependencies
 import Foundation
 import MetricsTestKit
 import SalesforceResilience
@@ -61,3 +62,4 @@ import Testing
         #expect(try factory.expectGauge("salesforce_send_rate_limit").lastValue == 0)
     }
 }
+#endif

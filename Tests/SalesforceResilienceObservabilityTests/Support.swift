@@ -1,3 +1,4 @@
+#if Observability // the package trait that brings this module's dependencies
 import Foundation
 import Logging
 import SalesforceResilience
@@ -77,3 +78,4 @@ func postThroughTheIncident(_ client: SalesforceClient, clock: VirtualClock, cou
     try await outbox.drain()
     return outbox
 }
+#endif

@@ -1,3 +1,4 @@
+#if Observability // the package trait that brings this module's dependencies
 import Foundation
 import InMemoryTracing
 import SalesforceResilience
@@ -44,3 +45,4 @@ import Tracing
         }
     }
 }
+#endif

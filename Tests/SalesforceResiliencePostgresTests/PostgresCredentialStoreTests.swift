@@ -1,6 +1,7 @@
+#if PostgreSQL // the package trait that brings this module's dependencies
 import Foundation
 import PostgresNIO
-import PostgresTestSupport
+import SalesforceResiliencePostgresTesting
 import SalesforceResilience
 import SalesforceResiliencePostgres
 import SalesforceResilienceTesting
@@ -157,3 +158,4 @@ import Testing
         }
     }
 }
+#endif

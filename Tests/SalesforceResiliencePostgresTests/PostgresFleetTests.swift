@@ -1,5 +1,6 @@
+#if PostgreSQL // the package trait that brings this module's dependencies
 import Foundation
-import PostgresTestSupport
+import SalesforceResiliencePostgresTesting
 import SalesforceResilience
 import SalesforceResiliencePostgres
 import SalesforceResilienceTesting
@@ -89,3 +90,4 @@ import Testing
         }
     }
 }
+#endif

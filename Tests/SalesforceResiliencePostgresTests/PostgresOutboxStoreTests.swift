@@ -1,6 +1,7 @@
+#if PostgreSQL // the package trait that brings this module's dependencies
 import Foundation
 import PostgresNIO
-import PostgresTestSupport
+import SalesforceResiliencePostgresTesting
 import SalesforceResilience
 import SalesforceResiliencePostgres
 import SalesforceResilienceTesting
@@ -128,3 +129,4 @@ import Testing
         #expect(throws: PostgresStoreError.self) { try FleetDatabase(client: pool, schema: "Payments-EU") }
     }
 }
+#endif

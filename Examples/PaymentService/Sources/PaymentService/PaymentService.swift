@@ -2,13 +2,26 @@ import ArgumentParser
 import Foundation
 import Logging
 import PaymentServiceKit
+#if EmbeddedSimulator
+import PaymentServiceSimulator
+
+/// The org the service posts to without `--instance-url`.
+let embeddedOrg: EmbeddedOrgFactory? = ServedSimulator.embedded
+/// The subcommands of this build.
+let subcommands: [any ParsableCommand.Type] = [Run.self, Mode.self, Simulate.self]
+#else
+/// Built without the EmbeddedSimulator trait: no embedded org, no `simulator` command.
+let embeddedOrg: EmbeddedOrgFactory? = nil
+/// The subcommands of this build.
+let subcommands: [any ParsableCommand.Type] = [Run.self, Mode.self]
+#endif
 
 @main
 struct PaymentServiceCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "PaymentService",
         abstract: "Post payments to Salesforce through a durable outbox, as a service.",
-        subcommands: [Run.self, Mode.self, Simulate.self],
+        subcommands: subcommands,
         defaultSubcommand: Run.self)
 }
 
@@ -68,7 +81,7 @@ struct Run: AsyncParsableCommand {
         options.metricsPort = metricsPort
         options.batchTimeout = .seconds(batchTimeout)
         options.exitWhenDone = exitWhenDone
-        let app = PaymentServiceApp(options: options, logger: Logger(label: "payment-service"))
+        let app = PaymentServiceApp(options: options, embeddedOrg: embeddedOrg, logger: Logger(label: "payment-service"))
         let summary = try await app.run()
         print(summary.json)
     }
@@ -105,6 +118,7 @@ struct Mode: AsyncParsableCommand {
     }
 }
 
+#if EmbeddedSimulator
 /// A Salesforce simulator served over loopback HTTP, for a fleet to post to.
 struct Simulate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -130,6 +144,7 @@ struct Simulate: AsyncParsableCommand {
         print(summary)
     }
 }
+#endif
 
 func bootstrapLogging(format: String, level: Logger.Level) {
     let json = format == "json"

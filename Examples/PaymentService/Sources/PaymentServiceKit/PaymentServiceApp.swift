@@ -4,7 +4,6 @@ import Prometheus
 import SalesforceResilience
 import SalesforceResilienceAsyncHTTPClient
 import SalesforceResilienceObservability
-import SalesforceResilienceTesting
 import ServiceLifecycle
 import Synchronization
 
@@ -19,15 +18,19 @@ public final class PaymentServiceApp: Sendable {
     /// The Prometheus registry `/metrics` renders.
     public let registry = PrometheusCollectorRegistry()
     private let environment: [String: String]
+    private let embeddedOrg: EmbeddedOrgFactory?
     private let logger: Logger
     private let statusPort = Mutex<Int?>(nil)
     private let group = Mutex<ServiceGroup?>(nil)
 
     /// Creates the service; `environment` supplies credentials for a real org (`SF_ACCESS_TOKEN`,
-    /// or `SF_CLIENT_ID` and `SF_CLIENT_SECRET`).
-    public init(options: ServiceOptions, environment: [String: String] = ProcessInfo.processInfo.environment, logger: Logger) {
+    /// or `SF_CLIENT_ID` and `SF_CLIENT_SECRET`); `embeddedOrg` makes the org posted to when
+    /// ``ServiceOptions/instanceURL`` is `nil` (without one, the service needs an instance URL).
+    public init(options: ServiceOptions, environment: [String: String] = ProcessInfo.processInfo.environment,
+                embeddedOrg: EmbeddedOrgFactory? = nil, logger: Logger) {
         self.options = options
         self.environment = environment
+        self.embeddedOrg = embeddedOrg
         self.logger = logger
     }
 
@@ -49,7 +52,7 @@ public final class PaymentServiceApp: Sendable {
         let wiring: ServiceWiring
         do {
             wiring = try ServiceWiring(options: options, environment: environment, credentialStore: storage.credentialStore,
-                                       events: .combining([.logging(to: logger), metrics.sink, health.sink, counters.sink]))
+                                       embeddedOrg: embeddedOrg, events: .combining([.logging(to: logger), metrics.sink, health.sink, counters.sink]))
         } catch {
             await storage.close()
             throw error

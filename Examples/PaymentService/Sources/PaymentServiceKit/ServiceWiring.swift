@@ -2,76 +2,89 @@ import Foundation
 import SalesforceResilience
 import SalesforceResilienceAsyncHTTPClient
 import SalesforceResilienceObservability
-import SalesforceResilienceTesting
 import Synchronization
 
 /// The client PaymentService posts through: the AsyncHTTPClient transport, traced, to a real org
-/// or to an embedded simulator served over loopback HTTP with an incident on the wall clock.
+/// or to an embedded org (the example's simulator, served over loopback HTTP with an incident).
 struct ServiceWiring {
     let client: SalesforceClient
     let transport: AsyncHTTPClientTransport
     /// The embedded org, when there is no `--instance-url`.
-    let embedded: SalesforceSimulator?
+    let embedded: (any EmbeddedOrg)?
     let description: String
-    private let server: LoopbackHTTPServer?
     private let counter: RequestCounter
 
-    init(options: ServiceOptions, environment: [String: String], credentialStore: (any CredentialStore)?, events: ResilienceEventSink) throws {
-        transport = AsyncHTTPClientTransport(options: .init(attemptTimeout: options.batchTimeout))
-        counter = RequestCounter()
-        let counted = CountingTransport(inner: transport, counter: counter)
-        let instanceURL: URL
-        let provider: any TokenProvider
+    /// - Throws: ``ServiceError`` for options that cannot work, or what creating the embedded org
+    ///   or the client threw; nothing is left running then.
+    init(options: ServiceOptions, environment: [String: String], credentialStore: (any CredentialStore)?, embeddedOrg: EmbeddedOrgFactory?,
+         events: ResilienceEventSink) throws {
+        let org: URL?
         if let url = options.instanceURL {
+            org = url
             guard url.scheme?.lowercased() == "https" || options.allowHTTPLoopback else {
                 throw ServiceError.insecureInstanceURL(url.absoluteString)
             }
-            instanceURL = url
-            if let token = environment["SF_ACCESS_TOKEN"], !token.isEmpty {
-                provider = StaticTokenProvider(accessToken: token)
-            } else if let id = environment["SF_CLIENT_ID"], let secret = environment["SF_CLIENT_SECRET"] {
-                provider = OAuthTokenProvider(loginURL: url, grant: .clientCredentials(clientID: id, clientSecret: secret), transport: counted,
-                                              allowHTTPLoopback: options.allowHTTPLoopback, events: events)
-            } else {
+            let hasToken = !(environment["SF_ACCESS_TOKEN"] ?? "").isEmpty
+            guard hasToken || (environment["SF_CLIENT_ID"] != nil && environment["SF_CLIENT_SECRET"] != nil) else {
                 throw ServiceError.missingCredentials
             }
-            server = nil
             embedded = nil
-            description = url.absoluteString
         } else {
-            // The runbook's incident, in real time: a 503 storm from 10 s to 30 s, 5 % of committed
-            // writes answered by a closed connection, 1 % proxy errors.
-            let clock = SystemClock()
-            let schedule = ChaosSchedule(faults: [
-                .serviceUnavailable(from: .seconds(10), for: .seconds(20)),
-                .lostResponses(probability: 0.05),
-                .randomServerErrors(probability: 0.01),
-            ], seed: options.seed, clock: clock, origin: clock.now)
-            var served: SalesforceSimulator?
-            let server = try LoopbackHTTPServer(chaos: schedule) { url in
-                let org = SalesforceSimulator(options: SimulatorOptions(instanceURL: url), clock: clock)
-                served = org
-                return org
+            guard let embeddedOrg else { throw ServiceError.noEmbeddedOrg }
+            embedded = try embeddedOrg(options.seed)
+            org = nil
+        }
+        // An AsyncHTTPClient client must be shut down before it goes away, even when what follows fails.
+        transport = AsyncHTTPClientTransport(options: .init(attemptTimeout: options.batchTimeout))
+        counter = RequestCounter()
+        do {
+            (client, description) = try Self.client(org: org, options: options, environment: environment, credentialStore: credentialStore,
+                                                    embedded: embedded, transport: CountingTransport(inner: transport, counter: counter),
+                                                    events: events)
+        } catch {
+            try? transport.syncShutdown()
+            embedded?.stop()
+            throw error
+        }
+    }
+
+    /// The client for `org`, or else for the embedded org.
+    private static func client(org: URL?, options: ServiceOptions, environment: [String: String], credentialStore: (any CredentialStore)?,
+                               embedded: (any EmbeddedOrg)?, transport: any HTTPTransport,
+                               events: ResilienceEventSink) throws -> (SalesforceClient, String) {
+        let instanceURL: URL
+        let provider: any TokenProvider
+        let description: String
+        if let org {
+            instanceURL = org
+            if let token = environment["SF_ACCESS_TOKEN"], !token.isEmpty {
+                provider = StaticTokenProvider(accessToken: token)
+            } else {
+                provider = OAuthTokenProvider(loginURL: org,
+                                              grant: .clientCredentials(clientID: environment["SF_CLIENT_ID"] ?? "", clientSecret: environment["SF_CLIENT_SECRET"] ?? ""),
+                                              transport: transport, allowHTTPLoopback: options.allowHTTPLoopback, events: events)
             }
-            self.server = server
-            embedded = served
-            instanceURL = server.baseURL
+            description = org.absoluteString
+        } else if let embedded {
+            instanceURL = embedded.url
             provider = OAuthTokenProvider(loginURL: instanceURL, grant: .clientCredentials(clientID: "payment-service", clientSecret: "embedded"),
-                                          transport: counted, allowHTTPLoopback: true, events: events)
-            description = "an embedded simulator at \(instanceURL.absoluteString) (seed \(options.seed): 503 storm from 10 s to 30 s, 5 % lost answers)"
+                                          transport: transport, allowHTTPLoopback: true, events: events)
+            description = embedded.summaryDescription
+        } else {
+            throw ServiceError.noEmbeddedOrg
         }
         var configuration = SalesforceConfiguration(instanceURL: instanceURL, callTimeout: options.batchTimeout,
-                                                    allowHTTPLoopback: options.instanceURL == nil || options.allowHTTPLoopback)
+                                                    allowHTTPLoopback: embedded != nil || options.allowHTTPLoopback)
         if let credentialStore { configuration.credentialStore = credentialStore }
         configuration.callMiddleware = [TracingMiddleware(.call)]
         configuration.attemptMiddleware = [TracingMiddleware(.attempt)]
-        client = try SalesforceClient(configuration: configuration, transport: counted, tokenProvider: provider, events: events)
+        return (try SalesforceClient(configuration: configuration, transport: transport, tokenProvider: provider, events: events), description)
     }
 
     /// Requests sent, token requests included.
     var requests: Int { counter.count }
 
-    func stop() { server?.stop() }
+    func stop() { embedded?.stop() }
 }
 
 /// Why the service cannot start.
@@ -80,12 +93,15 @@ public enum ServiceError: Error, CustomStringConvertible, Equatable {
     case insecureInstanceURL(String)
     /// `--instance-url` without credentials in the environment.
     case missingCredentials
+    /// No `--instance-url`, in a build without the embedded simulator.
+    case noEmbeddedOrg
 
     /// What to do.
     public var description: String {
         switch self {
         case .insecureInstanceURL(let url): "--instance-url \(url) must be https, or http on 127.0.0.1 with --allow-http-loopback"
         case .missingCredentials: "--instance-url needs SF_ACCESS_TOKEN, or SF_CLIENT_ID and SF_CLIENT_SECRET"
+        case .noEmbeddedOrg: "this build has no embedded simulator (the EmbeddedSimulator trait is off): pass --instance-url"
         }
     }
 }

@@ -1,6 +1,6 @@
 import Foundation
 import PostgresNIO
-import PostgresTestSupport
+import SalesforceResiliencePostgresTesting
 import SalesforceResilience
 import SalesforceResiliencePostgres
 import SalesforceResilienceTesting

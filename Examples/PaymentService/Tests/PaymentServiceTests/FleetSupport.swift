@@ -3,7 +3,7 @@ import Synchronization
 import SalesforceResilienceTesting
 import SalesforceResilience
 import PostgresNIO
-import PostgresTestSupport
+import SalesforceResiliencePostgresTesting
 import SalesforceResiliencePostgres
 
 /// What the fleet tests share.

@@ -4,8 +4,8 @@
 import Foundation
 import SalesforceResilience
 
-/// README.md, block 1
-enum Snippet_README_0 {
+/// README.md, block 3
+enum Snippet_README_2 {
     static func run() async throws {
 
         let client = try SalesforceClient(
