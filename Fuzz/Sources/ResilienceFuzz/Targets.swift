@@ -58,6 +58,20 @@ struct FuzzTarget: Sendable {
                 check((try? CSV.parse(CSV.encode([[value, "x"]]))) == [[value, "x"]], "a field does not survive encoding")
             }
         },
+        FuzzTarget(name: "json-bytes") { data in
+            let bytes = Array(data)
+            let parsed = JSONBytes.parse(bytes)
+            let skipped = bytes.withUnsafeBytes { buffer -> Bool in
+                var scanner = JSONScanner(buffer)
+                return scanner.skipValue() != nil && scanner.atEnd
+            }
+            check(skipped == (parsed != nil), "skipValue and value disagree on whether the input is JSON")
+            if let parsed {
+                var written: [UInt8] = []
+                check((try? JSONBytes.write(parsed, to: &written)) != nil, "a parsed value cannot be written")
+                check(JSONBytes.parse(written) == parsed, "a JSON value does not survive writing and parsing")
+            }
+        },
         FuzzTarget(name: "journal") { data in
             if let replay = try? JournalFormat.replay(data, path: "fuzz") {
                 check(replay.validBytes <= data.count, "replay claims more bytes than it was given")

@@ -92,7 +92,7 @@ public actor FileJournalOutboxStore: OutboxStore {
             metadata = replayed.metadata
             journalBytes = replayed.validBytes
             enqueuedBytes = replayed.validBytes
-            enqueuedEntries = max(1, replayed.state.entries.count)
+            enqueuedEntries = max(1, replayed.state.count)
             descriptor = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
             guard descriptor >= 0 else { throw JournalError.system("cannot open \(path)") }
             // Owner-only, also for a journal an earlier version created world-readable.
@@ -138,10 +138,11 @@ public actor FileJournalOutboxStore: OutboxStore {
     public func enqueue(_ new: [OutboxEntry]) async throws {
         guard !new.isEmpty else { return }
         try requireOpen()
-        let data = try JournalFormat.line(.enqueue(new), encoder: encoder)
+        let stored = new.map(StoredEntry.init)
+        let data = try JournalFormat.line(.enqueue(stored))
         try io.appendCuttingBack(descriptor, data, path: path, sync: false)
         journalBytes += data.count
-        state.apply(.enqueue(new))
+        state.apply(.enqueue(stored))
         enqueuedBytes += data.count
         enqueuedEntries += new.count
         written += 1
@@ -262,7 +263,7 @@ public actor FileJournalOutboxStore: OutboxStore {
 
     /// See ``OutboxStore/backlog()``.
     public func backlog() -> (count: Int, oldest: Date?) {
-        (state.entries.count, state.pending(limit: 1).first?.enqueuedAt)
+        state.backlog
     }
 
     /// Merges `values` into the journal's ``metadata`` durably (one `fsync`ed line).
@@ -289,7 +290,7 @@ public actor FileJournalOutboxStore: OutboxStore {
     @discardableResult
     private func append(_ change: OutboxChange) throws -> Int {
         try requireOpen()
-        let data = try JournalFormat.line(change, encoder: encoder)
+        let data = try JournalFormat.line(change)
         try io.appendCuttingBack(descriptor, data, path: path)
         journalBytes += data.count
         markDurable()  // its fsync covered every enqueue line before it too
@@ -299,14 +300,14 @@ public actor FileJournalOutboxStore: OutboxStore {
     private func compactIfWorthIt() throws {
         // Compact when the journal is big and mostly history: more than 4× the pending entries' size.
         let averageEntry = enqueuedEntries > 0 ? max(1, enqueuedBytes / enqueuedEntries) : 1
-        guard journalBytes > compactAfterBytes, journalBytes > 4 * state.entries.count * averageEntry else { return }
+        guard journalBytes > compactAfterBytes, journalBytes > 4 * state.count * averageEntry else { return }
         let temporary = path + ".compact"
         let file = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard file >= 0 else { throw JournalError.system("cannot open \(temporary)") }
-        let live = state.pending(limit: Int.max)
+        let live = state.pendingStored(limit: Int.max)
         var data = JournalFormat.header
-        if !metadata.isEmpty { data.append(try JournalFormat.line(.metadata(metadata), encoder: encoder)) }
-        data.append(try JournalFormat.line(.enqueue(live), encoder: encoder))
+        if !metadata.isEmpty { data.append(try JournalFormat.line(.metadata(metadata))) }
+        data.append(try JournalFormat.line(.enqueue(live)))
         do {
             try io.writeAll(file, data)
             guard io.fsync(file) == 0 else { throw JournalError.system("fsync \(temporary)") }
@@ -324,7 +325,7 @@ public actor FileJournalOutboxStore: OutboxStore {
         var compacted = OutboxState()
         compacted.apply(.enqueue(live))
         // The same versions, so claims made before the compaction still settle.
-        for entry in live { compacted.entries[entry.key]?.version = entry.version }
+        for entry in live { compacted.setVersion(entry.version, forKey: entry.key) }
         compacted.lastVersion = state.lastVersion
         compacted.leases = state.leases
         state = compacted

@@ -23,7 +23,7 @@ public actor InMemoryOutboxStore: OutboxStore {
 
     /// See ``OutboxStore/enqueue(_:)``.
     public func enqueue(_ new: [OutboxEntry]) {
-        state.apply(.enqueue(new))
+        state.apply(.enqueue(new.map(StoredEntry.init)))
     }
 
     /// See ``OutboxStore/pending(limit:)``.
@@ -52,6 +52,6 @@ public actor InMemoryOutboxStore: OutboxStore {
 
     /// See ``OutboxStore/backlog()``.
     public func backlog() -> (count: Int, oldest: Date?) {
-        (state.entries.count, state.pending(limit: 1).first?.enqueuedAt)
+        state.backlog
     }
 }

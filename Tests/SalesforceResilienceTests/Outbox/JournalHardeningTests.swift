@@ -106,10 +106,9 @@ import Testing
 
     @Test func aCraftedAttemptCountSaturatesInsteadOfTrapping() async throws {
         let journal = path()
-        let encoder = JSONEncoder()
         var data = JournalFormat.header
-        data.append(try JournalFormat.line(.enqueue([entry(1, attempts: Int.max)]), encoder: encoder))
-        data.append(try JournalFormat.line(.attempt([entry(1).key]), encoder: encoder))
+        data.append(try JournalFormat.line(.enqueue([StoredEntry(entry(1, attempts: Int.max))])))
+        data.append(try JournalFormat.line(.attempt([entry(1).key])))
         try data.write(to: URL(fileURLWithPath: journal))
         let store = try FileJournalOutboxStore(path: journal)
         #expect(await store.pending(limit: 1).first?.attempts == Int.max)
@@ -118,7 +117,7 @@ import Testing
     @Test func aNegativeAttemptCountIsACorruptLine() throws {
         let journal = path()
         var data = JournalFormat.header
-        data.append(try JournalFormat.line(.enqueue([entry(1, attempts: -3)]), encoder: JSONEncoder()))
+        data.append(try JournalFormat.line(.enqueue([StoredEntry(entry(1, attempts: -3))])))
         try data.write(to: URL(fileURLWithPath: journal))
         #expect(throws: FileJournalOutboxStore.JournalError.self) { try FileJournalOutboxStore(path: journal) }
     }
