@@ -150,12 +150,8 @@ enum JournalFormat {
     private static func decode(_ line: UnsafeRawBufferPointer, checksummed: Bool) -> OutboxChange? {
         var json = line
         if checksummed {
-            // JSON, a tab, eight hex digits of the JSON's CRC-32.
-            guard line.count >= 9, line[line.count - 9] == 0x09,
-                  let expected = UInt32(String(decoding: UnsafeRawBufferPointer(rebasing: line[(line.count - 8)...]), as: UTF8.self), radix: 16)
-            else { return nil }
-            json = UnsafeRawBufferPointer(rebasing: line[..<(line.count - 9)])
-            guard CRC32.checksum(json) == expected else { return nil }
+            guard let checked = ChecksummedLine.decode(line) else { return nil }
+            json = checked
         }
         guard let change = JournalLineReader.change(json) ?? decodeWithFoundation(json) else { return nil }
         // Attempt counts come from the file: a negative one is not ours.

@@ -16,10 +16,16 @@ enum ChecksummedLine {
 
     /// The JSON of a line (without its newline), or `nil` if the frame or checksum is wrong.
     static func decode(_ line: Data.SubSequence) -> Data.SubSequence? {
-        guard let tab = line.lastIndex(of: 0x09), line.distance(from: tab, to: line.endIndex) == 9,
-              let expected = UInt32(String(decoding: line[line.index(after: tab)...], as: UTF8.self), radix: 16)
+        let length = line.withUnsafeBytes { decode($0)?.count }
+        return length.map { line.prefix($0) }
+    }
+
+    /// The JSON of a line in a buffer (without its newline), or `nil` if the frame or checksum is wrong.
+    static func decode(_ line: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {
+        guard line.count >= 9, line[line.count - 9] == 0x09,
+              let expected = UInt32(String(decoding: UnsafeRawBufferPointer(rebasing: line[(line.count - 8)...]), as: UTF8.self), radix: 16)
         else { return nil }
-        let json = line[..<tab]
+        let json = UnsafeRawBufferPointer(rebasing: line[..<(line.count - 9)])
         return CRC32.checksum(json) == expected ? json : nil
     }
 }
