@@ -72,6 +72,8 @@ enum LogLine {
             return (.info, "salesforce outbox paused", ["reason": "\(reason.rawValue)", "duration_ms": "\(milliseconds(duration))"])
         case .bulkJobStateChanged(let jobID, let state, let processed, let failed):
             return (.info, "salesforce bulk job \(state.rawValue)", ["job": "\(jobID)", "processed": "\(processed)", "failed": "\(failed)"])
+        case .outboxBulkSuspended(let reason, let duration):
+            return (.warning, "salesforce outbox back on collections after a bulk job failed", ["reason": "\(reason)", "duration_ms": "\(milliseconds(duration))"])
         case .sendRateChanged(let rate):
             return (.info, rate == nil ? "salesforce send rate limit lifted" : "salesforce send rate lowered",
                     ["requests_per_second": "\(rate.map { String(format: "%.1f", $0) } ?? "unlimited")"])

@@ -77,6 +77,8 @@ public final class ResilienceMetrics: Sendable {
             counter("outbox_dead_letters_total", ["sobject": String(key.split(separator: "/").first ?? "")]).increment()
         case .outboxPaused(let reason, _):
             counter("outbox_pauses_total", ["reason": reason.rawValue]).increment()
+        case .outboxBulkSuspended:
+            counter("outbox_bulk_suspensions_total", [:]).increment()
         case .fallbackServed(_, _, let reason):
             counter("fallbacks_served_total", ["reason": reason.rawValue]).increment()
         case .sendRateChanged(let rate):

@@ -132,7 +132,7 @@ extension SalesforceClient {
             let values = Dictionary(columns, uniquingKeysWith: { _, last in last })
             return header.map { values[$0] ?? "" }
         }
-        return try await bulkIngest(object, operation: operation, externalIdField: externalIdField, header: header, rows: rows, options: options)
+        return try await bulkIngest(object, operation: operation, externalIdField: externalIdField, header: header, rows: rows, matchColumns: header, options: options)
     }
 
     /// Loads raw CSV (with a header row) with Bulk API 2.0; see the `records:` variant.
@@ -142,12 +142,19 @@ extension SalesforceClient {
         let rows: [[String]]
         do { rows = try CSV.parse(csv) } catch { throw BulkError.invalidCSV(String(describing: error)) }
         guard let header = rows.first else { return BulkIngestResult(jobs: [], records: []) }
-        return try await bulkIngest(object, operation: operation, externalIdField: externalIdField, header: header, rows: Array(rows.dropFirst()), options: options)
+        return try await bulkIngest(object, operation: operation, externalIdField: externalIdField, header: header, rows: Array(rows.dropFirst()), matchColumns: header, options: options)
     }
 
-    private func bulkIngest(
-        _ object: String, operation: BulkIngestOperation, externalIdField: String?, header: [String], rows: [[String]], options: BulkIngestOptions
+    /// Loads `rows` under `header`. A result row is joined to its input row by the values of
+    /// `matchColumns` that Salesforce echoes back (every column for the public variants; the
+    /// external id alone for the outbox, whose external ids are unique per job); input rows that
+    /// share those values are matched in order.
+    func bulkIngest(
+        _ object: String, operation: BulkIngestOperation, externalIdField: String?, header: [String], rows: [[String]], matchColumns: [String], options: BulkIngestOptions
     ) async throws -> BulkIngestResult {
+        guard Set(matchColumns).isSubset(of: header), !matchColumns.isEmpty else {
+            throw SalesforceClientError.invalidArgument("bulk results are matched by columns that are not in the header")
+        }
         try APINames.validate(object, role: "sObject type")
         if operation == .upsert {
             guard let externalIdField else { throw SalesforceClientError.invalidArgument("bulk upsert needs an external id field") }
@@ -168,7 +175,7 @@ extension SalesforceClient {
                 end += 1
             }
             let job = await runIngestJob(
-                object, operation: operation, externalIdField: externalIdField, header: header,
+                object, operation: operation, externalIdField: externalIdField, header: header, matchColumns: matchColumns,
                 rows: rows[start..<end], firstIndex: start, csv: body, options: options)
             if let info = job.info { result.jobs.append(info) }
             result.records += job.records
@@ -194,7 +201,7 @@ extension SalesforceClient {
     /// Runs one job. A failure, cancellation included, is returned with what is known of the
     /// job's rows rather than thrown, so the caller keeps the results of earlier jobs.
     private func runIngestJob(
-        _ object: String, operation: BulkIngestOperation, externalIdField: String?, header: [String],
+        _ object: String, operation: BulkIngestOperation, externalIdField: String?, header: [String], matchColumns: [String],
         rows: ArraySlice<[String]>, firstIndex: Int, csv: String, options: BulkIngestOptions
     ) async -> IngestJobRun {
         let classifier = configuration.classifier
@@ -230,7 +237,7 @@ extension SalesforceClient {
         func stopped(_ info: BulkJobInfo, _ error: any Error) async -> IngestJobRun {
             if isCancellation(error) { return IngestJobRun(info: info, records: every(.unknown, jobID: job.id), failure: error) }
             let latest = (try? await jobInfo(kind: "ingest", id: job.id, priority: options.priority)) ?? info
-            let records = (try? await ingestResults(jobID: job.id, header: header, rows: rows, firstIndex: firstIndex, priority: options.priority))
+            let records = (try? await ingestResults(jobID: job.id, header: header, matchColumns: matchColumns, rows: rows, firstIndex: firstIndex, priority: options.priority))
                 ?? every(.unknown, jobID: job.id)
             return IngestJobRun(info: latest, records: records, failure: error)
         }
@@ -247,7 +254,7 @@ extension SalesforceClient {
         do {
             // The poller aborts the job itself on cancellation and at its timeout.
             info = try await pollJob(kind: "ingest", id: job.id, policy: options.poll, priority: options.priority)
-            let records = try await ingestResults(jobID: job.id, header: header, rows: rows, firstIndex: firstIndex, priority: options.priority)
+            let records = try await ingestResults(jobID: job.id, header: header, matchColumns: matchColumns, rows: rows, firstIndex: firstIndex, priority: options.priority)
             return IngestJobRun(info: info, records: records, failure: nil)
         } catch {
             if !isCancellation(error) && !(error is BulkError) && !info.state.isTerminal { await abortJob(kind: "ingest", id: job.id) }
@@ -256,13 +263,16 @@ extension SalesforceClient {
     }
 
     /// Fetches the three result files and maps each row back to its input index by its echoed
-    /// input columns (identical rows are matched in order).
-    private func ingestResults(jobID: String, header: [String], rows: ArraySlice<[String]>, firstIndex: Int, priority: RequestContext.Priority) async throws -> [BulkRecordResult] {
+    /// `matchColumns` (rows that share them are matched in order), never by position.
+    private func ingestResults(
+        jobID: String, header: [String], matchColumns: [String], rows: ArraySlice<[String]>, firstIndex: Int, priority: RequestContext.Priority
+    ) async throws -> [BulkRecordResult] {
+        let positions = matchColumns.compactMap { header.firstIndex(of: $0) }
         var unclaimed: [[String]: [Int]] = [:]
-        for (offset, row) in rows.enumerated() { unclaimed[row, default: []].append(firstIndex + offset) }
+        for (offset, row) in rows.enumerated() { unclaimed[positions.map { $0 < row.count ? row[$0] : "" }, default: []].append(firstIndex + offset) }
         var outcomes: [Int: BulkRecordResult.Outcome] = [:]
         func claim(_ record: [String: String], _ outcome: BulkRecordResult.Outcome) {
-            let key = header.map { record[$0] ?? "" }
+            let key = matchColumns.map { record[$0] ?? "" }
             guard var indices = unclaimed[key], !indices.isEmpty else { return }
             outcomes[indices.removeFirst()] = outcome
             unclaimed[key] = indices

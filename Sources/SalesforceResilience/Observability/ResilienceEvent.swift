@@ -44,6 +44,9 @@ public enum ResilienceEvent: Sendable, Hashable {
     case outboxPaused(reason: FailureCategory, duration: Duration)
     /// A Bulk API job changed state (as seen by polling, or aborted by this client).
     case bulkJobStateChanged(jobID: String, state: BulkJobState, processed: Int, failed: Int)
+    /// An outbox's Bulk API hand-off stopped for `duration` after a job failed, was refused or
+    /// passed its time limit; its backlog goes by collections meanwhile (``BulkHandOff``).
+    case outboxBulkSuspended(reason: String, duration: Duration)
     /// The client's own send rate changed after Salesforce throttled it: lowered to this many
     /// requests per second, or lifted (`nil`) after a quiet spell. See ``AdaptiveThrottle``.
     case sendRateChanged(requestsPerSecond: Double?)

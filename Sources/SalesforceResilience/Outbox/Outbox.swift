@@ -33,8 +33,12 @@ public actor Outbox {
     /// The options in force.
     public nonisolated let options: OutboxOptions
     private let random: RandomSource
-    private var failureStreak = 0
-    private var limitPausedUntil: ResilienceInstant?
+    var failureStreak = 0
+    var limitPausedUntil: ResilienceInstant?
+    /// Until when the backlog goes by collections only, after a Bulk job failed.
+    var bulkSuspendedUntil: ResilienceInstant?
+    /// Whether the last claim came back full: only then is the backlog counted for a Bulk hand-off.
+    var lastClaimWasFull = true
     /// When the last partial batch went, for ``OutboxOptions/linger`` and budget pacing.
     private var lastPartialBatch: ResilienceInstant?
     /// Records delivered by this instance.
@@ -214,8 +218,10 @@ public actor Outbox {
             client.events.emit(.outboxPaused(reason: pause.0, duration: pause.1))
             return .paused(reason: pause.0, for: pause.1)
         }
+        if let handOff = options.bulkHandOff, let step = try await bulkStep(handOff) { return step }
         let lease = options.claimLease.atLeast(OptionLimits.longWait)
         let claimed = try await store.claim(limit: options.batchSize, lease: lease, groupsTogether: options.groupsTogether)
+        lastClaimWasFull = claimed.count >= options.batchSize
         guard let first = claimed.first else { return .idle }
         if claimed.count < options.batchSize {
             if let wait = lingerWait(), wait > .zero {
@@ -248,29 +254,46 @@ public actor Outbox {
             failureStreak += 1
             return .sent(delivered: 0, deadLettered: 0, retrying: batch.count)
         }
+        let outcomes = zip(batch, results).map { entry, result -> (OutboxEntry, RecordDelivery) in
+            if result.success { return (entry, .saved) }
+            if let failure = result.requestFailure { return (entry, .notProcessed(failure)) }
+            return (entry, .rejected(result.errors))
+        }
+        return try await settle(outcomes, claimed: claimed)
+    }
+
+    /// Settles what Salesforce did with each record of a collections batch or a Bulk job, by one
+    /// set of per-record rules: saved records are acknowledged; records a retry can fix (row
+    /// locks, `UNKNOWN_EXCEPTION`, a duplicate on the external id) are retried up to
+    /// ``OutboxOptions/recordAttemptLimit`` attempts, then dead-lettered; others are
+    /// dead-lettered at once; records never processed go back with no attempt counted.
+    func settle(_ outcomes: [(OutboxEntry, RecordDelivery)], claimed: OutboxClaimBatch) async throws -> DrainStep {
         var acknowledged: [OutboxClaim] = []
         var retry: [OutboxClaim] = []
         var outage: [OutboxClaim] = []
         var letters: [DeadLetter] = []
         var requestFailure: RecordResult.RequestFailure?
         let classifier = client.configuration.classifier
-        for (entry, result) in zip(batch, results) {
+        for (entry, outcome) in outcomes {
             let claim = claimed.claim(entry)
-            if result.success {
+            let errors: [SalesforceAPIError]
+            switch outcome {
+            case .saved:
                 acknowledged.append(claim)
                 continue
-            }
-            if let failure = result.requestFailure {
-                requestFailure = failure
+            case .notProcessed(let failure):
+                if let failure { requestFailure = failure }
                 outage.append(claim)
                 continue
+            case .rejected(let rejection):
+                errors = rejection
             }
-            let transient = classifier.classify(upsertRecordErrors: result.errors).isRetryable(idempotent: true)
+            let transient = classifier.classify(upsertRecordErrors: errors).isRetryable(idempotent: true)
             if transient && entry.attempts + 1 < options.recordAttemptLimit {
                 retry.append(claim)
                 continue
             }
-            var reason = result.errors.map { "\($0.errorCode): \($0.message)" }.joined(separator: "; ")
+            var reason = errors.map { "\($0.errorCode): \($0.message)" }.joined(separator: "; ")
             if reason.isEmpty { reason = "rejected without an error" }
             if transient { reason = "gave up after \(entry.attempts + 1) attempts; last error: \(reason)" }
             letters.append(DeadLetter(entry: entry, reason: reason, at: client.clock.wallClockNow, claim: claim))
@@ -327,6 +350,17 @@ public actor Outbox {
     private func nextProbeWait(now: ResilienceInstant) -> Duration? {
         client.breakers.all.values.compactMap(\.nextProbeAt).filter { $0 > now }.min().map { $0 - now }
     }
+}
+
+/// What Salesforce did with one record, as ``Outbox`` settles it.
+enum RecordDelivery {
+    /// Saved.
+    case saved
+    /// Refused with these errors: retried or dead-lettered by the per-record rules.
+    case rejected([SalesforceAPIError])
+    /// Not processed, or its fate unknown: sent again with no attempt counted. A request
+    /// failure says why the request carrying it failed.
+    case notProcessed(RecordResult.RequestFailure?)
 }
 
 /// A batch reached ``OutboxOptions/batchTimeLimit`` and was cancelled before its lease ran out.

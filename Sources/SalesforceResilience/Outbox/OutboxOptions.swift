@@ -42,6 +42,11 @@ public struct OutboxOptions: Sendable {
     /// How the outbox saves the org's daily API budget when it runs short. Default: an hour's
     /// horizon, at most 60 s of linger. `nil` turns it off.
     public var budgetPacing: BudgetPacing?
+    /// When a large backlog goes to Bulk API 2.0 upsert jobs instead of collections calls.
+    /// Default ``BulkHandOff/init(threshold:maxRecordsPerJob:jobTimeLimit:fallbackPeriod:)``: at
+    /// 10,000 pending records. `nil` keeps every record on collections. Never used with
+    /// ``groupsTogether``.
+    public var bulkHandOff: BulkHandOff?
 
     /// Spacing of partial batches by the API budget left (`Sforce-Limit-Info`).
     ///
@@ -75,7 +80,8 @@ public struct OutboxOptions: Sendable {
     public init(batchSize: Int = 200, retryBackoff: Backoff = Backoff(initial: .seconds(1), multiplier: 2, maximum: .seconds(60)),
                 limitPause: Duration = .seconds(900), idleInterval: Duration = .seconds(1), priority: RequestContext.Priority = .critical,
                 claimLease: Duration = .seconds(300), groupsTogether: Bool = false, recordAttemptLimit: Int = 10, concurrentBatches: Int = 1,
-                linger: Duration = .zero, budgetPacing: BudgetPacing? = BudgetPacing()) {
+                linger: Duration = .zero, budgetPacing: BudgetPacing? = BudgetPacing(), bulkHandOff: BulkHandOff? = BulkHandOff()) {
+        self.bulkHandOff = bulkHandOff
         self.concurrentBatches = max(1, concurrentBatches)
         self.linger = linger.atLeast(.zero)
         self.budgetPacing = budgetPacing

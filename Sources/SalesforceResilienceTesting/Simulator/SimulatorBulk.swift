@@ -48,7 +48,8 @@ extension SalesforceSimulator {
             case "failedResults": (["sf__Id", "sf__Error"] + job.header, job.failed)
             default: (job.header, job.unprocessed)
             }
-            return ("GET bulk results", HTTPResponse(status: 200, headers: ["Content-Type": "text/csv"], body: Data(CSV.encode([header] + rows).utf8)))
+            let ordered = state.bulkResultShuffleSeed.map { Self.shuffled(rows, seed: $0) } ?? rows
+            return ("GET bulk results", HTTPResponse(status: 200, headers: ["Content-Type": "text/csv"], body: Data(CSV.encode([header] + ordered).utf8)))
         case (.get, "results") where kind == "query":
             return ("GET bulk query results", queryResults(id, request, state: state))
         default:
@@ -151,6 +152,15 @@ extension SalesforceSimulator {
                     continue
                 }
                 fields[field] = nil
+                // Per-row errors as collections inject them, in sf__Error's CODE:message:fields form.
+                if state.takeRowLock() {
+                    job.failed.append(["", "UNABLE_TO_LOCK_ROW:unable to obtain exclusive access to this record:--"] + values)
+                    continue
+                }
+                if let failure = state.takeRecordFailure(value) {
+                    job.failed.append(["", "\(failure.code):\(failure.message):--"] + values)
+                    continue
+                }
                 switch Self.save(type: job.object, field: field, value: value, fields: fields, state: &state) {
                 case .created(let id): job.successful.append([id, "true"] + values)
                 case .updated(let id): job.successful.append([id, "false"] + values)
@@ -172,6 +182,16 @@ extension SalesforceSimulator {
             }
         }
         job.state = .jobComplete
+    }
+
+    /// `rows` in an order fixed by `seed` (a Fisher–Yates shuffle).
+    static func shuffled(_ rows: [[String]], seed: UInt64) -> [[String]] {
+        var rows = rows
+        let random = RandomSource(seed: seed)
+        for index in stride(from: rows.count - 1, to: 0, by: -1) {
+            rows.swapAt(index, Int(random.next() % UInt64(index + 1)))
+        }
+        return rows
     }
 
     private func queryResults(_ id: String, _ request: HTTPRequest, state: SimulatorState) -> HTTPResponse {

@@ -72,6 +72,19 @@ extension SalesforceSimulator {
         state.withLock { $0.failNextBulkJob = (errorMessage, max(0, rows)) }
     }
 
+    /// Makes every Bulk API ingest result file list its rows in an order shuffled by `seed`
+    /// (Salesforce does not promise input order), or in input order again with `nil`.
+    public func shuffleBulkResults(seed: UInt64?) {
+        state.withLock { $0.bulkResultShuffleSeed = seed }
+    }
+
+    /// How many times each external id value of `type` was saved by an upsert on `field`
+    /// (created or updated), by any endpoint: single record, collections or Bulk API. A record
+    /// delivered exactly once per version it had shows its number of versions.
+    public func upsertSaves(of type: String, field: String) -> [String: Int] {
+        state.withLock { $0.upsertSaves[type + "." + field] ?? [:] }
+    }
+
     /// The state of every Bulk API job, by id.
     public var bulkJobStates: [String: BulkJobState] {
         state.withLock { $0.bulkJobs.mapValues(\.state) }

@@ -62,7 +62,9 @@ extension SalesforceSimulator {
             return Self.error(400, "EXCEEDED_ID_LIMIT", "record limit reached. cannot submit more than 200 records into this call")
         }
         let allOrNone = body["allOrNone"] == .bool(true)
-        let snapshot = state
+        // Only an all-or-none request can roll back; copying the state for every other request
+        // would copy every stored record (copy-on-write) once per call.
+        let snapshot = allOrNone ? state : nil
         var answers: [String] = []
         var anyFailed = false
         for item in items {
@@ -94,7 +96,7 @@ extension SalesforceSimulator {
                 anyFailed = true
             }
         }
-        if allOrNone && anyFailed {
+        if let snapshot, anyFailed {
             let (rowLocks, failures) = (state.rowLocksToInject, state.recordFailures)
             state = snapshot
             (state.rowLocksToInject, state.recordFailures) = (rowLocks, failures)
@@ -123,9 +125,11 @@ extension SalesforceSimulator {
         case 0:
             var stored = fields
             stored[field] = .string(value)
+            state.upsertSaves[type + "." + field, default: [:]][value, default: 0] += 1
             return .created(state.insert(type: type, fields: stored))
         case 1:
             state.merge(id: matches[0], fields: fields)
+            state.upsertSaves[type + "." + field, default: [:]][value, default: 0] += 1
             return .updated(matches[0])
         default:
             return .multiple(matches)

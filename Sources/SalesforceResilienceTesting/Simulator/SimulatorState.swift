@@ -39,9 +39,13 @@ struct SimulatorState: Sendable {
     var bulkJobs: [String: SimulatorBulkJob] = [:]
     var bulkJobCounter = 0
     var failNextBulkJob: (message: String, afterRows: Int)?
+    /// Shuffles ingest result rows with this seed (``SalesforceSimulator/shuffleBulkResults(seed:)``).
+    var bulkResultShuffleSeed: UInt64?
     var instanceStatus: [String: String] = [:]
     var incidents: [JSONValue] = []
     var calls: [String: Int] = [:]
+    /// Upserts by external id that saved, by `type.field`, then by external id value.
+    var upsertSaves: [String: [String: Int]] = [:]
     var statuses: [Int: Int] = [:]
 
     /// A new current refresh token of the org's one family.
