@@ -58,6 +58,12 @@ struct WireScenario {
         process.waitUntilExit()
         let wall = ContinuousClock.now - started
         let counts = org.countsByValue(of: "Payment__c", field: "Reference__c")
+        if ProcessInfo.processInfo.environment["WIRE_TIMELINE"] != nil {
+            for exchange in server.exchanges {
+                Report.say(String(format: "    %6.2f s  %@ %@  %@", exchange.receivedAt.secondsValue, exchange.method,
+                                  String(exchange.path.prefix(60)), exchange.fault ?? "served"))
+            }
+        }
         return Outcome(
             wall: wall, cpuSeconds: cpuSeconds(children: true) - cpuBefore, status: process.terminationStatus,
             requestsSeen: server.exchanges.count, incomplete: server.exchanges.filter { !$0.complete }.count,

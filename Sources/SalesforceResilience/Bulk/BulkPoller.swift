@@ -13,8 +13,10 @@ extension SalesforceClient {
         while true {
             poll += 1
             do {
-                try await clock.sleep(until: clock.now + policy.interval(forPoll: poll))
-                if clock.now - started > policy.timeout.atLeast(OptionLimits.longWait) {
+                // The last wait ends at the timeout, not an interval past it.
+                let timeout = started + policy.timeout.atLeast(OptionLimits.longWait)
+                try await clock.sleep(until: min(clock.now + policy.interval(forPoll: poll), timeout))
+                if clock.now >= timeout {
                     await abortJob(kind: kind, id: id)
                     throw BulkError.timedOut(jobID: id, lastState: lastState)
                 }

@@ -32,15 +32,16 @@ public struct BulkHandOff: Sendable, Hashable {
     /// The most entries one step claims for a job. Default 50,000. The job is split further if
     /// its CSV would pass Salesforce's upload limit.
     public var maxRecordsPerJob: Int
-    /// How long one job may take, from its claim to its results. Default 30 minutes. The claim's
-    /// lease is a quarter longer, so no other drainer takes the entries while the job runs; the
-    /// poller gives up, aborts the job and reads its results at 90 % of it.
+    /// How long one job may take, from its claim to its results. Default 10 minutes. The claim's
+    /// lease is a quarter longer, so no other drainer takes the entries while the job runs (and
+    /// one killed mid-job leaves them that long); the poller gives up, aborts the job and reads
+    /// its results at 90 % of it, and what it saved is acknowledged.
     public var jobTimeLimit: Duration
     /// How long the outbox stays on collections after a job failed. Default 15 minutes.
     public var fallbackPeriod: Duration
 
     /// Creates the hand-off settings.
-    public init(threshold: Int = 10_000, maxRecordsPerJob: Int = 50_000, jobTimeLimit: Duration = .seconds(1_800), fallbackPeriod: Duration = .seconds(900)) {
+    public init(threshold: Int = 10_000, maxRecordsPerJob: Int = 50_000, jobTimeLimit: Duration = .seconds(600), fallbackPeriod: Duration = .seconds(900)) {
         self.threshold = max(1, threshold)
         self.maxRecordsPerJob = max(1, maxRecordsPerJob)
         self.jobTimeLimit = jobTimeLimit.atLeast(OptionLimits.longWait)

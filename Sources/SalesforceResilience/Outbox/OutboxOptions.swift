@@ -42,10 +42,14 @@ public struct OutboxOptions: Sendable {
     /// How the outbox saves the org's daily API budget when it runs short. Default: an hour's
     /// horizon, at most 60 s of linger. `nil` turns it off.
     public var budgetPacing: BudgetPacing?
-    /// When a large backlog goes to Bulk API 2.0 upsert jobs instead of collections calls.
-    /// Default ``BulkHandOff/init(threshold:maxRecordsPerJob:jobTimeLimit:fallbackPeriod:)``: at
-    /// 10,000 pending records. `nil` keeps every record on collections. Never used with
+    /// When a large backlog goes to Bulk API 2.0 upsert jobs instead of collections calls;
+    /// `BulkHandOff()` hands it over at 10,000 pending records. Never used with
     /// ``groupsTogether``.
+    ///
+    /// Default `nil`: every record goes by collections. It is opt-in because a job's claim holds
+    /// its entries for the job's time limit (``BulkHandOff/jobTimeLimit``), not for
+    /// ``claimLease``: a drainer killed mid-job leaves up to ``BulkHandOff/maxRecordsPerJob``
+    /// records to the other drainers only when that lease runs out.
     public var bulkHandOff: BulkHandOff?
 
     /// Spacing of partial batches by the API budget left (`Sforce-Limit-Info`).
@@ -80,7 +84,7 @@ public struct OutboxOptions: Sendable {
     public init(batchSize: Int = 200, retryBackoff: Backoff = Backoff(initial: .seconds(1), multiplier: 2, maximum: .seconds(60)),
                 limitPause: Duration = .seconds(900), idleInterval: Duration = .seconds(1), priority: RequestContext.Priority = .critical,
                 claimLease: Duration = .seconds(300), groupsTogether: Bool = false, recordAttemptLimit: Int = 10, concurrentBatches: Int = 1,
-                linger: Duration = .zero, budgetPacing: BudgetPacing? = BudgetPacing(), bulkHandOff: BulkHandOff? = BulkHandOff()) {
+                linger: Duration = .zero, budgetPacing: BudgetPacing? = BudgetPacing(), bulkHandOff: BulkHandOff? = nil) {
         self.bulkHandOff = bulkHandOff
         self.concurrentBatches = max(1, concurrentBatches)
         self.linger = linger.atLeast(.zero)

@@ -71,10 +71,14 @@ public final class LoopbackHTTPServer: Sendable {
         public var complete: Bool
         /// The fault that struck it, by ``ChaosFault/name``; `nil` when served normally.
         public var fault: String?
+        /// When its head arrived, counted from the server's start.
+        public var receivedAt: Duration = .zero
     }
 
     /// The port it listens on.
     public let port: UInt16
+    /// When it started listening.
+    private let started = ContinuousClock.now
     /// The transport being served.
     public let transport: any HTTPTransport
     /// The fault schedule, if any.
@@ -187,7 +191,7 @@ public final class LoopbackHTTPServer: Sendable {
                 return
             }
             var exchange = Exchange(connection: connection, method: request.method, path: request.target, headers: request.headers,
-                                    body: Data(request.body), complete: request.complete, fault: nil)
+                                    body: Data(request.body), complete: request.complete, fault: nil, receivedAt: ContinuousClock.now - started)
             guard request.complete else {
                 record(exchange)
                 return

@@ -15,10 +15,10 @@ import Testing
         let recorder: EventRecorder
     }
 
-    func setUp(validator: (@Sendable ([String: String]) -> String?)? = nil, faults: [ChaosFault] = [],
+    func setUp(validator: (@Sendable ([String: String]) -> String?)? = nil, faults: [ChaosFault] = [], processing: Duration = .seconds(20),
                wrap: (any HTTPTransport) -> any HTTPTransport = { $0 }) throws -> Setup {
         let clock = VirtualClock(mode: .autoAdvance)
-        let org = SalesforceSimulator(options: SimulatorOptions(bulkProcessingTime: .seconds(20), bulkRowValidator: validator), clock: clock)
+        let org = SalesforceSimulator(options: SimulatorOptions(bulkProcessingTime: processing, bulkRowValidator: validator), clock: clock)
         let chaos: any HTTPTransport = faults.isEmpty ? org : ChaosTransport(wrapping: org, clock: clock, seed: 11, faults: faults)
         let recorder = EventRecorder()
         let client = try SalesforceClient(configuration: SalesforceConfiguration(instanceURL: org.options.instanceURL), transport: wrap(chaos),
@@ -52,9 +52,9 @@ import Testing
         #expect(Set(setup.org.bulkJobStates.values) == [.jobComplete])
     }
 
-    @Test func belowTheThresholdOrWithGroupsTogetherNoJobIsMade() async throws {
+    @Test func byDefaultBelowTheThresholdOrWithGroupsTogetherNoJobIsMade() async throws {
         for options in [OutboxOptions(bulkHandOff: BulkHandOff(threshold: 1_001)), OutboxOptions(groupsTogether: true, bulkHandOff: Self.handOff),
-                        OutboxOptions(bulkHandOff: nil)] {
+                        OutboxOptions()] {
             let setup = try setUp()
             await setup.store.enqueue(payments(1...1_000, at: setup))
             try await Outbox(store: setup.store, client: setup.client, options: options).drain()
@@ -133,6 +133,22 @@ import Testing
         try await setup.clock.sleep(until: setup.clock.now + .seconds(60))
         #expect(try await outbox.drainOnce() == .sent(delivered: 1_000, deadLettered: 0, retrying: 0), "after the period: a job again")
         #expect(setup.org.bulkJobStates.values.sorted { $0.rawValue < $1.rawValue } == [.failed, .jobComplete])
+    }
+
+    @Test func aJobPastItsTimeLimitIsAbortedAndTheOutboxFallsBack() async throws {
+        let setup = try setUp(processing: .seconds(3_600))
+        await setup.store.enqueue(payments(1...1_000, at: setup))
+        let handOff = BulkHandOff(threshold: 1_000, maxRecordsPerJob: 1_000, jobTimeLimit: .seconds(60))
+        let outbox = Outbox(store: setup.store, client: setup.client, options: OutboxOptions(bulkHandOff: handOff))
+        let started = setup.clock.now
+        #expect(try await outbox.drainOnce() == .sent(delivered: 0, deadLettered: 0, retrying: 1_000))
+        #expect(setup.clock.now - started <= .seconds(60), "the poller gives up at 90 % of the limit")
+        #expect(Array(setup.org.bulkJobStates.values) == [.aborted])
+        #expect(setup.recorder.events.contains { if case .outboxBulkSuspended = $0 { true } else { false } })
+        try await outbox.drain()
+        #expect(setup.org.calls["PATCH collections"] == 5)
+        let saves = setup.org.upsertSaves(of: "Payment__c", field: "Reference__c")
+        #expect(saves.count == 1_000 && saves.values.allSatisfy { $0 == 1 })
     }
 
     @Test func anOutageAroundTheJobIsRetriedWithoutGivingUpBulk() async throws {
