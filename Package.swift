@@ -20,11 +20,13 @@ let package = Package(
         .library(name: "SalesforceResilienceObservability", targets: ["SalesforceResilienceObservability"]),
         .library(name: "SalesforceResiliencePostgres", targets: ["SalesforceResiliencePostgres"]),
         .library(name: "SalesforceResiliencePostgresTesting", targets: ["SalesforceResiliencePostgresTesting"]),
+        .library(name: "SalesforceResiliencePubSub", targets: ["SalesforceResiliencePubSub"]),
     ],
     traits: [
         .trait(name: "AsyncHTTPClient", description: "SalesforceResilienceAsyncHTTPClient: the transport over AsyncHTTPClient (SwiftNIO)."),
         .trait(name: "Observability", description: "SalesforceResilienceObservability: events to swift-log, swift-metrics and swift-distributed-tracing."),
         .trait(name: "PostgreSQL", description: "SalesforceResiliencePostgres (outbox, token store and fleet state on PostgreSQL) and SalesforceResiliencePostgresTesting."),
+        .trait(name: "PubSub", description: "SalesforceResiliencePubSub: Platform Events and change events in, from the Pub/Sub API (Avro decoding, durable replay ids)."),
         .default(enabledTraits: []),
     ],
     dependencies: [
@@ -74,6 +76,10 @@ let package = Package(
                 gated("PostgresNIO", "postgres-nio", "PostgreSQL"),
             ],
             exclude: ["Scripts"]
+        ),
+        .target(
+            name: "SalesforceResiliencePubSub",
+            dependencies: ["SalesforceResilience"]
         ),
         .target(
             name: "SalesforceResilienceTesting",
@@ -144,6 +150,10 @@ let package = Package(
                 "SalesforceResiliencePostgres", "SalesforceResiliencePostgresTesting", "SalesforceResilienceTesting",
                 gated("PostgresNIO", "postgres-nio", "PostgreSQL"),
             ]
+        ),
+        .testTarget(
+            name: "SalesforceResiliencePubSubTests",
+            dependencies: ["SalesforceResiliencePubSub", "SalesforceResilienceTesting"]
         ),
     ],
     swiftLanguageModes: [.v6]

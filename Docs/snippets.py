@@ -20,7 +20,7 @@ import tempfile
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SOURCES = [ROOT / "README.md", *sorted((ROOT / "Docs").glob("*.md")), ROOT / "Examples/PaymentService/README.md"]
-SERVER_IMPORTS = ("SalesforceResilienceAsyncHTTPClient", "SalesforceResilienceObservability", "Logging", "_CryptoExtras")
+SERVER_IMPORTS = ("SalesforceResilienceAsyncHTTPClient", "SalesforceResilienceObservability", "SalesforceResiliencePubSub", "Logging", "_CryptoExtras")
 TARGETS = {
     "root": ROOT / "Tests/DocSnippetTests/Generated",
     "server": ROOT / "Examples/PaymentService/Tests/DocSnippetTests/Generated",

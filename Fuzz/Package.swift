@@ -1,4 +1,4 @@
-// swift-tools-version: 6.0
+// swift-tools-version: 6.1
 // libFuzzer targets for every parser of untrusted bytes in SalesforceResilience. Built only by
 // Fuzz/run.sh, with `-sanitize=fuzzer,address`: a normal `swift build` of the root never sees it.
 import PackageDescription
@@ -6,13 +6,15 @@ import PackageDescription
 let package = Package(
     name: "ResilienceFuzz",
     platforms: [.macOS(.v15)],
-    dependencies: [.package(name: "SalesforceResilience", path: "..")],
+    // PubSub: its Avro decoder and replay store are parsers of untrusted bytes too.
+    dependencies: [.package(name: "SalesforceResilience", path: "..", traits: ["PubSub"])],
     targets: [
         .executableTarget(
             name: "ResilienceFuzz",
             dependencies: [
                 .product(name: "SalesforceResilience", package: "SalesforceResilience"),
                 .product(name: "SalesforceResilienceTesting", package: "SalesforceResilience"),
+                .product(name: "SalesforceResiliencePubSub", package: "SalesforceResilience"),
             ]
         ),
     ],

@@ -1,7 +1,7 @@
 // swift-tools-version: 6.1
 // PaymentService: SalesforceResilience inside a server-side Swift service, the example for
 // server-side teams. It depends on the root by path with the traits it needs (AsyncHTTPClient,
-// Observability, PostgreSQL), as an integrator's package depends on it by URL.
+// Observability, PostgreSQL, PubSub), as an integrator's package depends on it by URL.
 import PackageDescription
 
 let package = Package(
@@ -15,7 +15,7 @@ let package = Package(
         .default(enabledTraits: ["EmbeddedSimulator"]),
     ],
     dependencies: [
-        .package(name: "SalesforceResilience", path: "../..", traits: ["AsyncHTTPClient", "Observability", "PostgreSQL"]),
+        .package(name: "SalesforceResilience", path: "../..", traits: ["AsyncHTTPClient", "Observability", "PostgreSQL", "PubSub"]),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
@@ -89,6 +89,7 @@ let package = Package(
         .testTarget(
             name: "DocSnippetTests",
             dependencies: [
+                .product(name: "SalesforceResiliencePubSub", package: "SalesforceResilience"),
                 .product(name: "SalesforceResilienceAsyncHTTPClient", package: "SalesforceResilience"),
                 .product(name: "SalesforceResilienceObservability", package: "SalesforceResilience"),
                 .product(name: "SalesforceResilience", package: "SalesforceResilience"),

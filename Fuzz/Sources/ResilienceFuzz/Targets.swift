@@ -1,6 +1,7 @@
 import Foundation
 @testable import SalesforceResilience
 @testable import SalesforceResilienceTesting
+@testable import SalesforceResiliencePubSub
 
 /// One parser under fuzzing: it must never trap, hang or leak on any input, and the properties
 /// checked here (with `check`, which crashes so libFuzzer keeps the input) must hold.
@@ -72,6 +73,30 @@ struct FuzzTarget: Sendable {
                 check(JSONBytes.parse(written) == parsed, "a JSON value does not survive writing and parsing")
             }
         },
+        FuzzTarget(name: "avro") { data in
+            // The first byte picks a schema; the rest is the payload. A payload that decodes has
+            // one canonical encoding: encoding it and decoding that gives the same bytes again.
+            guard let pick = data.first else { return }
+            let schema = AvroFuzzSchemas.all[Int(pick) % AvroFuzzSchemas.all.count]
+            let decoder = AvroDecoder(maxDepth: 32, maxItems: 10_000)
+            guard let value = try? decoder.decode(data.dropFirst(), as: schema) else { return }
+            guard let encoded = try? AvroEncoder().encode(value, as: schema) else { return check(false, "a decoded value cannot be encoded") }
+            guard let again = try? decoder.decode(encoded, as: schema) else { return check(false, "an encoded value does not decode") }
+            check((try? AvroEncoder().encode(again, as: schema)) == encoded, "an Avro value does not survive encoding and decoding")
+        },
+        FuzzTarget(name: "avro-schema") { data in
+            let text = String(decoding: data, as: UTF8.self)
+            if let schema = try? AvroSchema(json: text) {
+                _ = try? AvroDecoder(maxDepth: 16, maxItems: 1_000).decode([UInt8](repeating: 0, count: 16), as: schema)
+                _ = try? ChangeEventBitmap.fieldNames(["0x7", "0-0x1"], in: schema)
+            }
+        },
+        FuzzTarget(name: "replay-store") { data in
+            let path = FileManager.default.temporaryDirectory.appendingPathComponent("fuzz-replay-\(getpid()).store").path
+            guard FileManager.default.createFile(atPath: path, contents: data) else { return }
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            _ = try? FileReplayStore.read(path)
+        },
         FuzzTarget(name: "journal") { data in
             if let replay = try? JournalFormat.replay(data, path: "fuzz") {
                 check(replay.validBytes <= data.count, "replay claims more bytes than it was given")
@@ -91,6 +116,16 @@ struct FuzzTarget: Sendable {
             check(tokens.literal() == .string(text), "a quoted SOQL literal does not read back as itself")
         },
     ]
+}
+
+/// The schemas the `avro` target decodes by: every type and logical type, a recursive record.
+enum AvroFuzzSchemas {
+    static let all: [AvroSchema] = [
+        #"{"type": "record", "name": "E", "namespace": "com.sforce.eventbus", "fields": [{"name": "CreatedDate", "type": {"type": "long", "logicalType": "timestamp-millis"}}, {"name": "Id", "type": ["null", "string"]}, {"name": "Amount", "type": ["null", {"type": "bytes", "logicalType": "decimal", "precision": 16, "scale": 2}]}, {"name": "Kind", "type": {"type": "enum", "name": "K", "symbols": ["A", "B", "C"]}}, {"name": "Tags", "type": {"type": "array", "items": "string"}}, {"name": "Counts", "type": {"type": "map", "values": "int"}}, {"name": "Digest", "type": {"type": "fixed", "name": "D", "size": 4}}, {"name": "Flag", "type": "boolean"}, {"name": "Ratio", "type": "float"}, {"name": "Score", "type": "double"}, {"name": "Raw", "type": "bytes"}, {"name": "Micros", "type": {"type": "long", "logicalType": "timestamp-micros"}}]}"#,
+        #"{"type": "record", "name": "Node", "fields": [{"name": "value", "type": "long"}, {"name": "next", "type": ["null", "Node"]}]}"#,
+        #"{"type": "array", "items": {"type": "map", "values": ["null", "double", {"type": "array", "items": "null"}]}}"#,
+        #"{"type": "fixed", "name": "Money", "size": 9, "logicalType": "decimal", "precision": 20, "scale": 4}"#,
+    ].map { try! AvroSchema(json: $0) }
 }
 
 /// Crashes, so that libFuzzer saves the input, when a property does not hold.

@@ -98,29 +98,11 @@ public struct FileCredentialStore: CredentialStore {
         }
     }
 
-    /// Writes `data` to `<path>.tmp`, `fsync`s it and renames it over the file; on failure the
-    /// file is untouched and the temporary file removed.
+    /// Replaces the file with `data` (``JournalIO/replaceFile(_:with:permissions:)``); on
+    /// failure the file is untouched.
     private func write(_ data: Data) throws {
-        let temporary = path + ".tmp"
-        let file = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard file >= 0 else {
-            throw CredentialStoreError(description: "cannot create \(temporary): \(FileLock.describe(errno))", isTransient: true)
+        do { try io.replaceFile(path, with: data, permissions: 0o600) } catch {
+            throw CredentialStoreError(description: error.description, isTransient: true)
         }
-        fchmod(file, 0o600)
-        do {
-            try io.writeAll(file, data)
-            guard io.fsync(file) == 0 else { throw CredentialStoreError(description: "fsync \(temporary): \(FileLock.describe(errno))", isTransient: true) }
-        } catch {
-            closeDescriptor(file)
-            unlink(temporary)
-            throw error as? CredentialStoreError ?? CredentialStoreError(description: "cannot write \(temporary): \(error)", isTransient: true)
-        }
-        closeDescriptor(file)
-        guard rename(temporary, path) == 0 else {
-            let code = errno
-            unlink(temporary)
-            throw CredentialStoreError(description: "cannot rename \(temporary) to \(path): \(FileLock.describe(code))", isTransient: true)
-        }
-        JournalIO.syncDirectory(of: path)
     }
 }

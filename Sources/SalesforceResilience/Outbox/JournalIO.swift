@@ -5,16 +5,51 @@ import Glibc
 import Darwin
 #endif
 
-/// The journal's file operations: POSIX by default, replaceable in tests to make a write fail
-/// part-way (a full disk, a file-size limit).
-struct JournalIO: Sendable {
+/// The file operations of every file this package owns (the outbox journal, the credential
+/// file, the replay store): POSIX by default, replaceable in tests to make a write fail part-way
+/// (a full disk, a file-size limit).
+package struct JournalIO: Sendable {
     /// `write(2)`.
-    var write: @Sendable (Int32, UnsafeRawBufferPointer) -> Int
+    package var write: @Sendable (Int32, UnsafeRawBufferPointer) -> Int
     /// `fsync(2)`.
-    var fsync: @Sendable (Int32) -> Int32
+    package var fsync: @Sendable (Int32) -> Int32
+
+    /// Operations with these two calls.
+    package init(write: @escaping @Sendable (Int32, UnsafeRawBufferPointer) -> Int, fsync: @escaping @Sendable (Int32) -> Int32) {
+        self.write = write
+        self.fsync = fsync
+    }
 
     /// The real thing.
-    static let posix = JournalIO(write: posixWrite, fsync: posixFsync)
+    package static let posix = JournalIO(write: posixWrite, fsync: posixFsync)
+
+    /// Replaces the file at `path` with `data` so that a reader, or a process killed mid-write,
+    /// sees the old content or the new, never a torn file: written to `<path>.tmp` (created with
+    /// `permissions`), `fsync`ed, renamed over `path`, and the directory `fsync`ed. On failure
+    /// `path` is untouched and the temporary file removed.
+    ///
+    /// - Throws: a description of the step that failed, with its `errno`.
+    package func replaceFile(_ path: String, with data: Data, permissions: mode_t) throws(FileReplaceError) {
+        let temporary = path + ".tmp"
+        let file = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, permissions)
+        guard file >= 0 else { throw FileReplaceError(description: "cannot create \(temporary): \(FileLock.describe(errno))") }
+        fchmod(file, permissions)
+        do {
+            try writeAll(file, data)
+            guard fsync(file) == 0 else { throw FileReplaceError(description: "fsync \(temporary): \(FileLock.describe(errno))") }
+        } catch {
+            closeDescriptor(file)
+            unlink(temporary)
+            throw error as? FileReplaceError ?? FileReplaceError(description: "cannot write \(temporary): \(error)")
+        }
+        closeDescriptor(file)
+        guard rename(temporary, path) == 0 else {
+            let code = errno
+            unlink(temporary)
+            throw FileReplaceError(description: "cannot rename \(temporary) to \(path): \(FileLock.describe(code))")
+        }
+        Self.syncDirectory(of: path)
+    }
 
     /// Writes every byte, retrying interrupted and short writes.
     func writeAll(_ descriptor: Int32, _ data: Data) throws {
@@ -73,7 +108,7 @@ struct JournalIO: Sendable {
     }
 
     /// `fsync`s the directory holding `path`, so a rename in it is durable.
-    static func syncDirectory(of path: String) {
+    package static func syncDirectory(of path: String) {
         let directory = (path as NSString).deletingLastPathComponent
         let descriptor = open(directory.isEmpty ? "." : directory, O_RDONLY | O_CLOEXEC)
         if descriptor >= 0 {
@@ -81,6 +116,12 @@ struct JournalIO: Sendable {
             closeDescriptor(descriptor)
         }
     }
+}
+
+/// A file that ``JournalIO/replaceFile(_:with:permissions:)`` could not replace; the old one stands.
+package struct FileReplaceError: Error, CustomStringConvertible {
+    /// What failed, with the system's reason.
+    package var description: String
 }
 
 // At file scope the names below are the C library's, not the members' above.
