@@ -64,6 +64,8 @@ let package = Package(
             name: "SalesforceResiliencePostgres",
             dependencies: [
                 "SalesforceResilience",
+                // For PostgresReplayStore, with the PubSub trait (an empty module without it).
+                "SalesforceResiliencePubSub",
                 gated("PostgresNIO", "postgres-nio", "PostgreSQL"),
                 gated("Logging", "swift-log", "PostgreSQL"),
             ]
@@ -83,7 +85,8 @@ let package = Package(
         ),
         .target(
             name: "SalesforceResilienceTesting",
-            dependencies: ["SalesforceResilience"]
+            // SalesforceResiliencePubSub is an empty module unless the PubSub trait is on.
+            dependencies: ["SalesforceResilience", "SalesforceResiliencePubSub"]
         ),
         .target(
             name: "PaymentPosterKit",
@@ -147,7 +150,7 @@ let package = Package(
         .testTarget(
             name: "SalesforceResiliencePostgresTests",
             dependencies: [
-                "SalesforceResiliencePostgres", "SalesforceResiliencePostgresTesting", "SalesforceResilienceTesting",
+                "SalesforceResiliencePostgres", "SalesforceResiliencePostgresTesting", "SalesforceResilienceTesting", "SalesforceResiliencePubSub",
                 gated("PostgresNIO", "postgres-nio", "PostgreSQL"),
             ]
         ),

@@ -5,7 +5,7 @@ import PostgresNIO
 import SalesforceResilience
 
 /// A PostgreSQL database holding the shared state of a fleet: the outbox, the credential, the
-/// operating mode and breaker openings, in one schema of their own.
+/// operating mode and breaker openings, and Pub/Sub replay checkpoints, in one schema of their own.
 ///
 /// ```swift
 /// let database = try FleetDatabase(url: "postgres://payments@db.internal:5432/payments")
@@ -24,7 +24,7 @@ public struct FleetDatabase: Sendable {
     public var queryTimeout: Duration = .seconds(10)
 
     /// The schema version ``migrate()`` brings a database to.
-    public static let schemaVersion = 2
+    public static let schemaVersion = 3
 
     /// Connects to `url` (`postgres://user[:password]@host[:port]/database[?sslmode=disable|prefer|require]`;
     /// TLS is preferred except on loopback, where it is off unless asked for).

@@ -47,6 +47,16 @@ enum PostgresMigrations {
             [
                 "ALTER TABLE \(s).outbox ADD COLUMN version bigint NOT NULL DEFAULT 1",
             ],
+            // Version 3: Pub/Sub API subscriptions' replay checkpoints (PostgresReplayStore).
+            [
+                """
+                CREATE TABLE \(s).replay_checkpoints (
+                    topic text PRIMARY KEY,
+                    replay_id bytea NOT NULL,
+                    recent_event_ids jsonb NOT NULL,
+                    saved_at timestamptz NOT NULL)
+                """,
+            ],
         ]
     }
 }

@@ -22,18 +22,19 @@ public struct ReplayCheckpoint: Sendable, Hashable, Codable {
     /// The `EventUuid`s of the events handled most recently, oldest first, at most
     /// ``ReplayCheckpoint/recentLimit``.
     public var recentEventIDs: [String]
-    /// When it was saved.
+    /// When it was saved, to the millisecond (what every store keeps).
     public var savedAt: Date
 
     /// How many recent event ids a checkpoint keeps. Salesforce delivers an event twice only
     /// around a resubscription, so a few hundred cover any redelivery.
     public static let recentLimit = 500
 
-    /// Creates a checkpoint, keeping the last ``recentLimit`` of `recentEventIDs`.
+    /// Creates a checkpoint, keeping the last ``recentLimit`` of `recentEventIDs` and `savedAt`
+    /// to the millisecond.
     public init(replayID: Data, recentEventIDs: [String] = [], savedAt: Date) {
         self.replayID = replayID
         self.recentEventIDs = Array(recentEventIDs.suffix(Self.recentLimit))
-        self.savedAt = savedAt
+        self.savedAt = Date(timeIntervalSince1970: (savedAt.timeIntervalSince1970 * 1_000).rounded() / 1_000)
     }
 
     /// The checkpoint after handling the event with `replayID` and `eventID`.

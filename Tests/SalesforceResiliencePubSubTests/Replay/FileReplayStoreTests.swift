@@ -2,6 +2,7 @@
 import Foundation
 @testable import SalesforceResilience
 @testable import SalesforceResiliencePubSub
+import SalesforceResilienceTesting
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -94,6 +95,23 @@ import Glibc
         #expect(current.handled("e-\(ReplayCheckpoint.recentLimit + 20)"))
         #expect(!current.handled("e-20"), "the oldest ids are dropped")
         #expect(current.handled("e-21"))
+    }
+}
+#endif
+
+#if PubSub
+/// The store contract, for the file and the in-memory store.
+@Suite struct ReplayStoreConformanceTests {
+    @Test(arguments: ReplayStoreConformance.checks)
+    func theFileStoreConforms(_ check: ReplayStoreConformance.Check) async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("replay-\(UUID().uuidString).store").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try await check.run { FileReplayStore(path: path) }
+    }
+
+    @Test(arguments: ReplayStoreConformance.checks)
+    func theInMemoryStoreConforms(_ check: ReplayStoreConformance.Check) async throws {
+        try await check.run { InMemoryReplayStore() }
     }
 }
 #endif

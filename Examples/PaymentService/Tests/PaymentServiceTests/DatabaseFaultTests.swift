@@ -20,52 +20,6 @@ import Glibc
 /// because of the database, `/ready` says 503 while it is frozen, and a SIGTERM during a freeze
 /// ends a service within its batch timeout and a few seconds.
 @Suite(.serialized) struct DatabaseFaultTests {
-    /// A PostgreSQL cluster of this test alone, so that freezing it stops nobody else's tests.
-    struct PrivateServer {
-        let directory: String
-        let url: String
-        let port: String
-
-        static func start() async throws -> PrivateServer {
-            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pg-faults-\(UUID().uuidString.prefix(8))").path
-            let (status, output) = await TestServer.run(["start", directory])
-            guard status == 0 else { throw TestServerError(description: "could not start PostgreSQL: \(output)") }
-            let url = output.trimmingCharacters(in: .whitespacesAndNewlines)
-            let port = URLComponents(string: url)?.port.map(String.init) ?? ""
-            return PrivateServer(directory: directory, url: url, port: port)
-        }
-
-        func crashAndRestart() async throws {
-            let (crashed, why) = await TestServer.run(["crash", directory])
-            guard crashed == 0 else { throw TestServerError(description: "could not crash PostgreSQL: \(why)") }
-            let (started, output) = await TestServer.run(["start", directory, port])
-            guard started == 0 else { throw TestServerError(description: "could not restart PostgreSQL: \(output)") }
-        }
-
-        /// The postmaster and every process it started.
-        var processes: [pid_t] {
-            guard let text = try? String(contentsOfFile: directory + "/data/postmaster.pid", encoding: .utf8),
-                  let line = text.split(separator: "\n").first, let postmaster = pid_t(line) else { return [] }
-            var found = [postmaster]
-            for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
-                guard let pid = pid_t(entry), let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
-                      let close = stat.lastIndex(of: ")") else { continue }
-                let fields = stat[stat.index(after: close)...].split(separator: " ")
-                if fields.count > 1, pid_t(fields[1]) == postmaster { found.append(pid) }
-            }
-            return found
-        }
-
-        func freeze() { for pid in processes { kill(pid, SIGSTOP) } }
-        func thaw() { for pid in processes { kill(pid, SIGCONT) } }
-
-        func stop() async {
-            thaw()
-            _ = await TestServer.run(["stop", directory])
-            try? FileManager.default.removeItem(atPath: directory)
-        }
-    }
-
     /// Waits until `service` has logged `text` more than `seen` times (or has exited).
     func waitForLog(_ service: ChildProcess, _ text: String, moreThan seen: Int) async {
         while service.isRunning, service.errorLines.filter({ $0.contains(text) }).count <= seen {
@@ -79,7 +33,7 @@ import Glibc
     }
 
     @Test(.timeLimit(.minutes(3))) func servicesRideThroughACrashRestartAndAFreezeOfTheirDatabase() async throws {
-        let database = try await PrivateServer.start()
+        let database = try await PrivateTestServer.start()
         // Stopped on every way out, before the test ends: a cluster left frozen or running
         // would outlive the test process.
         do {
@@ -91,7 +45,7 @@ import Glibc
         await database.stop()
     }
 
-    func drill(on database: PrivateServer) async throws {
+    func drill(on database: PrivateTestServer) async throws {
         let count = 3_000
         let (crashPoint, crashNow) = AsyncStream<Void>.makeStream()
         let (freezePoint, freezeNow) = AsyncStream<Void>.makeStream()
