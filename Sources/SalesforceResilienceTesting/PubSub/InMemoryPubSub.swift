@@ -7,8 +7,10 @@ import SalesforceResiliencePubSub
 /// replay ids and Avro payloads, pull-based flow control, keepalives on the clock, and the
 /// faults the runbook chases.
 ///
-/// - ``failNextStream(afterDelivering:)``: the next stream resets after some events (`UNAVAILABLE`).
-/// - ``silenceNextStream()``: the next stream never sends anything, keepalives included.
+/// - ``failNextStream(afterDelivering:)``: the next stream resets after some events (`UNAVAILABLE`);
+///   ``dropOpenStreams()`` resets the open ones.
+/// - ``silenceNextStream()``: the next stream never sends anything, keepalives included;
+///   ``silenceOpenStreams()`` silences the open ones.
 /// - ``expireSessions()``: every token in use is refused, on open streams too.
 /// - ``retainOnly(last:of:)``: older events age out; a replay id before them is refused.
 ///
@@ -56,6 +58,8 @@ public final class InMemoryPubSub: PubSubConnection, Sendable {
         var lastSentAt: ResilienceInstant
         /// Since when nothing is requested; `nil` while a request is pending.
         var idleSince: ResilienceInstant?
+        /// Whether a `next()` is waiting on it with nothing to deliver.
+        var waiting = false
         var wake: AsyncStream<Void>.Continuation?
         var closed = false
     }
@@ -89,6 +93,27 @@ public final class InMemoryPubSub: PubSubConnection, Sendable {
         state.withLock { $0.faults.append(.silent) }
     }
 
+    /// Resets every stream open now (`UNAVAILABLE`) at its next step.
+    public func dropOpenStreams() {
+        state.withLock { state in
+            for key in state.streams.keys where state.streams[key]?.closed == false {
+                let delivered = state.streams[key]?.deliveredHere ?? 0
+                state.streams[key]?.fault = .dropAfter(delivered)
+                state.streams[key]?.wake?.yield()
+            }
+        }
+    }
+
+    /// Makes every stream open now go silent: no event, no keepalive, no close.
+    public func silenceOpenStreams() {
+        state.withLock { state in
+            for key in state.streams.keys where state.streams[key]?.closed == false {
+                state.streams[key]?.fault = .silent
+                state.streams[key]?.wake?.yield()
+            }
+        }
+    }
+
     /// Refuses every token in use now (`UNAUTHENTICATED`), on the streams already open too.
     public func expireSessions() {
         state.withLock { state in
@@ -106,6 +131,13 @@ public final class InMemoryPubSub: PubSubConnection, Sendable {
             let total = state.topics[topic]?.count ?? 0
             state.retainedFrom[topic] = max(0, total - max(0, count))
         }
+    }
+
+    /// Whether every open stream has a reader waiting with nothing to deliver (or none is
+    /// open): a test that moves a virtual clock by hand moves it only then, so a subscriber busy
+    /// with its events never sees its silence window pass.
+    public var isQuiet: Bool {
+        state.withLock { state in state.streams.values.allSatisfy { $0.closed || $0.waiting } }
     }
 
     /// Every subscription opened, with where it started.
@@ -200,6 +232,7 @@ public final class InMemoryPubSub: PubSubConnection, Sendable {
                 case .end: return nil
                 case .wait(let wake, let until):
                     let clock = bus.clock
+                    defer { bus.state.withLock { $0.streams[number]?.waiting = false } }
                     let timedOut = try await withThrowingTaskGroup(of: Bool.self) { group in
                         group.addTask {
                             for await _ in wake { return false }
@@ -250,6 +283,7 @@ public final class InMemoryPubSub: PubSubConnection, Sendable {
                 }
                 let (wake, continuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
                 stream.wake = continuation
+                stream.waiting = true
                 let closesAt = stream.idleSince.map { $0 + bus.idleStreamLimit }
                 if case .silent = stream.fault { return .wait(wake, until: closesAt) }
                 let keepaliveAt = stream.lastSentAt + bus.keepaliveInterval

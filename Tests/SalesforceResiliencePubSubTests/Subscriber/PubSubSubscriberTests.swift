@@ -55,32 +55,47 @@ import Testing
                                     clock: clock, random: RandomSource(seed: 7), onEvent: { event in events.withLock { $0.append((clock.elapsed, event)) } })
         }
 
-        /// Runs `subscriber` with a handler that records references, until `done` holds (checked
-        /// each virtual second) or `limit` of virtual time passes; returns how the run ended.
+        /// Runs `subscriber` with a handler that records references, until `done` holds or `limit`
+        /// of virtual time passes; returns how the run ended.
+        ///
+        /// Time moves (to the clock's next deadline) only when the subscriber is blocked: every
+        /// open stream's reader waits with nothing to deliver (or none is open, as in a backoff)
+        /// and nothing has progressed for a while; or nothing at all has progressed for much
+        /// longer (a handler asleep on the clock). A subscriber busy with its events never sees
+        /// its silence window pass, however loaded the machine.
         func run(_ subscriber: PubSubSubscriber, limit: Duration = .seconds(3_600),
                  handler: @escaping @Sendable (PubSubEvent) async throws -> Void = { _ in },
                  until done: @escaping @Sendable () async -> Bool) async throws -> (any Error)? {
             let handled = self.handled
-            let clock = self.clock
-            return try await clock.drive {
-                let finished = Lock(false)
-                let task = Task {
-                    defer { finished.withLock { $0 = true } }
-                    try await subscriber.run { event in
-                        try await handler(event)
-                        handled.withLock { $0.append(event.value["Reference__c"]?.stringValue ?? "?") }
-                    }
+            let bus = self.bus
+            let finished = Lock(false)
+            let task = Task {
+                defer { finished.withLock { $0 = true } }
+                try await subscriber.run { event in
+                    try await handler(event)
+                    handled.withLock { $0.append(event.value["Reference__c"]?.stringValue ?? "?") }
                 }
-                let start = clock.now
-                var ended: (any Error)?
-                while clock.now - start < limit {
-                    if await done() || finished.withLock({ $0 }) { break }
-                    try await clock.sleep(until: clock.now + .seconds(1))
-                }
-                task.cancel()
-                do { try await task.value } catch { ended = error }
-                return ended
             }
+            func progress() -> [Int] { [handled.withLock { $0.count }, bus.delivered, bus.subscriptions.count] }
+            var last = progress()
+            let start = clock.now
+            while clock.now - start < limit, !finished.withLock({ $0 }) {
+                if await done() { break }
+                var quiet = 0
+                var still = 0
+                while quiet < 1_000 && still < 50_000 && !finished.withLock({ $0 }) {
+                    await Task.yield()
+                    let now = progress()
+                    still = now == last ? still + 1 : 0
+                    quiet = now == last && bus.isQuiet ? quiet + 1 : 0
+                    last = now
+                }
+                if await done() || finished.withLock({ $0 }) { break }
+                if let next = clock.nextDeadline { await clock.advance(to: next) }
+            }
+            task.cancel()
+            do { try await task.value } catch { return error }
+            return nil
         }
 
         func references(_ range: ClosedRange<Int>) -> [String] { range.map { "PAY-\($0)" } }
