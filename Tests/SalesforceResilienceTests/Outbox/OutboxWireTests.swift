@@ -113,4 +113,31 @@ import Testing
         #expect(stored.count == 20 && stored.values.allSatisfy { $0 == 1 })
         #expect(await store.deadLetters.isEmpty)
     }
+
+    @Test(.timeLimit(.minutes(1))) func aBulkHandOffOverHTTPWithLostAnswersSavesEachRecordOnce() async throws {
+        // The first two answers (the token's, the first job's creation) and 5 % of the others are
+        // lost after the server committed: a lost upload leaves its job aborted and its rows
+        // unprocessed (uploading again could load them twice), a lost close or poll is asked again.
+        let clock = SystemClock()
+        let chaos = ChaosSchedule(faults: [.lostResponses(probability: 1, limit: 2), .lostResponses(probability: 0.05)], seed: 4, clock: clock,
+                                  origin: clock.now)
+        var served: SalesforceSimulator?
+        let server = try LoopbackHTTPServer(chaos: chaos) { url in
+            let org = SalesforceSimulator(options: SimulatorOptions(instanceURL: url, bulkProcessingTime: .milliseconds(300)), clock: clock)
+            served = org
+            return org
+        }
+        defer { server.stop() }
+        let org = try #require(served)
+        let store = InMemoryOutboxStore()
+        await store.enqueue(payments(1...3_000))
+        let options = OutboxOptions(retryBackoff: Backoff(initial: .milliseconds(10), multiplier: 2, maximum: .milliseconds(40)),
+                                    bulkHandOff: BulkHandOff(threshold: 1_000, maxRecordsPerJob: 1_500))
+        try await Outbox(store: store, client: try client(server), options: options, random: RandomSource(seed: 5)).drain()
+        let saves = org.upsertSaves(of: "Payment__c", field: "Reference__c")
+        #expect(saves.count == 3_000 && saves.values.allSatisfy { $0 == 1 }, "saved twice: \(saves.filter { $0.value > 1 }.keys.sorted().prefix(5))")
+        #expect(org.bulkJobStates.values.contains(.jobComplete), "\(org.bulkJobStates)")
+        #expect(await store.deadLetters.isEmpty)
+        #expect(chaos.statistics["lost response", default: 0] >= 2, "no answer was lost: \(chaos.statistics)")
+    }
 }
