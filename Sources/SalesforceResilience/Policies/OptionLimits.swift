@@ -23,5 +23,5 @@ enum OptionLimits {
 
 extension Duration {
     /// The duration, or `minimum` if it is shorter.
-    func atLeast(_ minimum: Duration) -> Duration { Swift.max(self, minimum) }
+    package func atLeast(_ minimum: Duration) -> Duration { Swift.max(self, minimum) }
 }

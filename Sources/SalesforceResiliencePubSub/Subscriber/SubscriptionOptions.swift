@@ -33,10 +33,6 @@ public struct SubscriptionOptions: Sendable, Hashable {
     }
 }
 
-extension Duration {
-    fileprivate func atLeast(_ minimum: Duration) -> Duration { Swift.max(self, minimum) }
-}
-
 /// What a subscription does when its stored replay id has aged out of the event bus.
 public enum AgedOutReplayPolicy: Sendable, Hashable {
     /// Stop with ``SubscriptionError/replayIDAgedOut(topic:replayID:)``: an operator decides

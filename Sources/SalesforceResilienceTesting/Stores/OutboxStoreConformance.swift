@@ -24,19 +24,23 @@ import SalesforceResilience
 ///     try await check.run { clock in MyStore(clock: clock) }
 /// }
 /// ```
+/// A store that broke a promise of its contract (``OutboxStoreConformance``,
+/// `ReplayStoreConformance`): which check, and what happened instead.
+public struct StoreConformanceViolation: Error, CustomStringConvertible {
+    /// The check's name.
+    public var check: String
+    /// What the store did.
+    public var detail: String
+    /// `check: detail`.
+    public var description: String { "\(check): \(detail)" }
+}
+
 public enum OutboxStoreConformance {
     /// Builds an empty store whose leases run on `clock`.
     public typealias MakeStore = @Sendable (VirtualClock) async throws -> any OutboxStore
 
     /// A broken promise: which check, and what happened instead.
-    public struct Violation: Error, CustomStringConvertible {
-        /// The check's name.
-        public var check: String
-        /// What the store did.
-        public var detail: String
-        /// `check: detail`.
-        public var description: String { "\(check): \(detail)" }
-    }
+    public typealias Violation = StoreConformanceViolation
 
     /// One promise of the contract.
     public struct Check: Sendable, CustomStringConvertible {

@@ -23,14 +23,7 @@ public enum ReplayStoreConformance {
     public typealias MakeStore = @Sendable () async throws -> any ReplayStore
 
     /// A broken promise: which check, and what happened instead.
-    public struct Violation: Error, CustomStringConvertible {
-        /// The check's name.
-        public var check: String
-        /// What the store did.
-        public var detail: String
-        /// `check: detail`.
-        public var description: String { "\(check): \(detail)" }
-    }
+    public typealias Violation = StoreConformanceViolation
 
     /// One promise of the contract.
     public struct Check: Sendable, CustomStringConvertible {
