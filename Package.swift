@@ -21,12 +21,19 @@ let package = Package(
         .library(name: "SalesforceResiliencePostgres", targets: ["SalesforceResiliencePostgres"]),
         .library(name: "SalesforceResiliencePostgresTesting", targets: ["SalesforceResiliencePostgresTesting"]),
         .library(name: "SalesforceResiliencePubSub", targets: ["SalesforceResiliencePubSub"]),
+        .library(name: "SalesforceResiliencePubSubGRPC", targets: ["SalesforceResiliencePubSubGRPC"]),
+        .library(name: "SalesforceResiliencePubSubGRPCTesting", targets: ["SalesforceResiliencePubSubGRPCTesting"]),
     ],
     traits: [
         .trait(name: "AsyncHTTPClient", description: "SalesforceResilienceAsyncHTTPClient: the transport over AsyncHTTPClient (SwiftNIO)."),
         .trait(name: "Observability", description: "SalesforceResilienceObservability: events to swift-log, swift-metrics and swift-distributed-tracing."),
         .trait(name: "PostgreSQL", description: "SalesforceResiliencePostgres (outbox, token store and fleet state on PostgreSQL) and SalesforceResiliencePostgresTesting."),
         .trait(name: "PubSub", description: "SalesforceResiliencePubSub: Platform Events and change events in, from the Pub/Sub API (Avro decoding, durable replay ids)."),
+        .trait(
+            name: "PubSubGRPC",
+            description: "SalesforceResiliencePubSubGRPC: the Pub/Sub API over gRPC (grpc-swift 2, SwiftNIO, swift-protobuf), and its loopback simulator in SalesforceResiliencePubSubGRPCTesting. Enables PubSub.",
+            enabledTraits: ["PubSub"]
+        ),
         .default(enabledTraits: []),
     ],
     dependencies: [
@@ -36,6 +43,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.7.3"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/grpc/grpc-swift-2", from: "2.4.3"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport", from: "2.9.2"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         .target(name: "SalesforceResilience", dependencies: ["CurlLoader"]),
@@ -82,6 +93,30 @@ let package = Package(
         .target(
             name: "SalesforceResiliencePubSub",
             dependencies: ["SalesforceResilience"]
+        ),
+        // The Pub/Sub API's gRPC client: generated messages and stubs (committed) and the
+        // connection a PubSubSubscriber reads through.
+        .target(
+            name: "SalesforceResiliencePubSubGRPC",
+            dependencies: [
+                "SalesforceResilience", "SalesforceResiliencePubSub",
+                gated("GRPCCore", "grpc-swift-2", "PubSubGRPC"),
+                gated("GRPCNIOTransportHTTP2", "grpc-swift-nio-transport", "PubSubGRPC"),
+                gated("GRPCProtobuf", "grpc-swift-protobuf", "PubSubGRPC"),
+                gated("SwiftProtobuf", "swift-protobuf", "PubSubGRPC"),
+            ],
+            exclude: ["Proto"]
+        ),
+        // A loopback gRPC server speaking eventbus.v1.PubSub over an InMemoryPubSub bus.
+        .target(
+            name: "SalesforceResiliencePubSubGRPCTesting",
+            dependencies: [
+                "SalesforceResiliencePubSubGRPC", "SalesforceResilienceTesting",
+                gated("GRPCCore", "grpc-swift-2", "PubSubGRPC"),
+                gated("GRPCNIOTransportHTTP2", "grpc-swift-nio-transport", "PubSubGRPC"),
+                gated("NIOPosix", "swift-nio", "PubSubGRPC"),
+                gated("SwiftProtobuf", "swift-protobuf", "PubSubGRPC"),
+            ]
         ),
         .target(
             name: "SalesforceResilienceTesting",
@@ -157,6 +192,13 @@ let package = Package(
         .testTarget(
             name: "SalesforceResiliencePubSubTests",
             dependencies: ["SalesforceResiliencePubSub", "SalesforceResilienceTesting"]
+        ),
+        .testTarget(
+            name: "SalesforceResiliencePubSubGRPCTests",
+            dependencies: [
+                "SalesforceResiliencePubSubGRPC", "SalesforceResiliencePubSubGRPCTesting", "SalesforceResilienceTesting",
+                gated("GRPCCore", "grpc-swift-2", "PubSubGRPC"),
+            ]
         ),
     ],
     swiftLanguageModes: [.v6]

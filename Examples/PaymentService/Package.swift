@@ -15,7 +15,7 @@ let package = Package(
         .default(enabledTraits: ["EmbeddedSimulator"]),
     ],
     dependencies: [
-        .package(name: "SalesforceResilience", path: "../..", traits: ["AsyncHTTPClient", "Observability", "PostgreSQL", "PubSub"]),
+        .package(name: "SalesforceResilience", path: "../..", traits: ["AsyncHTTPClient", "Observability", "PostgreSQL", "PubSub", "PubSubGRPC"]),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
@@ -90,6 +90,7 @@ let package = Package(
             name: "DocSnippetTests",
             dependencies: [
                 .product(name: "SalesforceResiliencePubSub", package: "SalesforceResilience"),
+                .product(name: "SalesforceResiliencePubSubGRPC", package: "SalesforceResilience"),
                 .product(name: "SalesforceResilienceAsyncHTTPClient", package: "SalesforceResilience"),
                 .product(name: "SalesforceResilienceObservability", package: "SalesforceResilience"),
                 .product(name: "SalesforceResilience", package: "SalesforceResilience"),
