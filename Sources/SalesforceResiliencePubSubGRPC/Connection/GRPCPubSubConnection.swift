@@ -84,10 +84,18 @@ public final class GRPCPubSubConnection: PubSubConnection {
         connections = Task { try? await client.runConnections() }
     }
 
-    /// Closes the connection: calls in flight finish, new ones fail. Returns when it is closed.
-    public func shutdown() async {
+    /// Closes the connection: new calls fail, calls in flight may finish for `gracePeriod`, then
+    /// everything is closed (a connection attempt lost in a half-open network would otherwise
+    /// hold a graceful shutdown forever). Returns when it is closed.
+    public func shutdown(gracePeriod: Duration = .seconds(10)) async {
         client.beginGracefulShutdown()
+        let connections = self.connections
+        let deadline = Task {
+            try await Task.sleep(for: gracePeriod)
+            connections.cancel()
+        }
         await connections.value
+        deadline.cancel()
     }
 
     deinit { client.beginGracefulShutdown() }

@@ -8,23 +8,34 @@ import SalesforceResiliencePubSub
 /// counts (a handful of integers: the subscriber asks for a batch at a time), responses come in
 /// through a ``ResponseChannel`` that holds what the server sent and the subscriber has not read
 /// (bounded by what was requested, plus keepalives).
+///
+/// **How the call ends.** Never by cancelling its task and never by half-closing: either races
+/// a request being written, and grpc-swift-nio-transport 2.9 stops the process with a fatal
+/// error when a write reaches a stream it has closed. Instead the response reader, once the
+/// server has ended the stream or ``cancel()`` asked it to stop, first stops the request
+/// producer and waits until its last write is handed over (``Quiesce``), and only then returns,
+/// which lets gRPC close the stream (with `RST_STREAM` if the server had not ended it).
 final class GRPCPubSubStream: PubSubStream {
     typealias Producer = @Sendable (RPCWriter<Eventbus_V1_FetchRequest>) async throws -> Void
     typealias Consumer = @Sendable (StreamingClientResponse<Eventbus_V1_FetchResponse>) async throws -> Void
 
     private let requests: AsyncStream<Int>.Continuation
     private let responses = ResponseChannel<PubSubFetchResponse>()
-    private let call: Task<Void, Never>
+    private let quiesce: Quiesce
 
     init(topic: String, from replay: ReplayPreset, start: @escaping @Sendable (@escaping Producer, @escaping Consumer) async throws -> Void) {
         let (counts, requests) = AsyncStream<Int>.makeStream()
         self.requests = requests
         let responses = self.responses
-        call = Task {
+        let quiesce = Quiesce(requests: requests)
+        self.quiesce = quiesce
+        Task {
             do {
                 try await start({ writer in
+                    guard quiesce.producerStarts() else { try await Self.holdOpen() }
                     var first = true
                     for await count in counts {
+                        guard !quiesce.isStopping else { break }
                         var request = Eventbus_V1_FetchRequest()
                         request.numRequested = Int32(clamping: count)
                         if first {
@@ -38,26 +49,57 @@ final class GRPCPubSubStream: PubSubStream {
                             }
                             first = false
                         }
-                        try await writer.write(request)
+                        do {
+                            try await writer.write(request)
+                        } catch {
+                            quiesce.producerExits()
+                            throw error
+                        }
                     }
-                    // Never half-close: the call ends by cancellation or by the server. (A
-                    // half-close racing a write is a fatal error in grpc-swift-nio-transport 2.9.)
-                    while true { try await Task.sleep(for: .seconds(3_600)) }
+                    quiesce.producerExits()
+                    try await Self.holdOpen()
                 }, { response in
-                    for try await message in response.messages {
-                        responses.send(PubSubFetchResponse(
-                            events: message.events.map {
-                                PubSubReceivedEvent(replayID: $0.replayID, id: $0.event.id, schemaID: $0.event.schemaID, payload: [UInt8]($0.event.payload))
-                            },
-                            latestReplayID: message.latestReplayID,
-                            pendingNumRequested: Int(message.pendingNumRequested)))
+                    // Read until the server ends the stream or cancel() asks to stop.
+                    let ending: Result<Void, any Error> = await withTaskGroup(of: Result<Void, any Error>?.self) { group in
+                        group.addTask {
+                            do {
+                                for try await message in response.messages {
+                                    responses.send(Self.fetchResponse(message))
+                                }
+                                return .success(())
+                            } catch {
+                                return .failure(error)
+                            }
+                        }
+                        group.addTask {
+                            await quiesce.stopRequested()
+                            return nil
+                        }
+                        defer { group.cancelAll() }
+                        return await group.next().flatMap { $0 } ?? .success(())
                     }
+                    await quiesce.stopProducer()
+                    try ending.get()
                 })
                 responses.finish(throwing: nil)
             } catch {
                 responses.finish(throwing: PubSubStatus.error(from: error))
             }
         }
+    }
+
+    /// Keeps the request side open (no half-close) until gRPC cancels the producer.
+    private static func holdOpen() async throws -> Never {
+        while true { try await Task.sleep(for: .seconds(3_600)) }
+    }
+
+    private static func fetchResponse(_ message: Eventbus_V1_FetchResponse) -> PubSubFetchResponse {
+        PubSubFetchResponse(
+            events: message.events.map {
+                PubSubReceivedEvent(replayID: $0.replayID, id: $0.event.id, schemaID: $0.event.schemaID, payload: [UInt8]($0.event.payload))
+            },
+            latestReplayID: message.latestReplayID,
+            pendingNumRequested: Int(message.pendingNumRequested))
     }
 
     func request(_ count: Int) async throws {
@@ -68,13 +110,95 @@ final class GRPCPubSubStream: PubSubStream {
         try await responses.next()
     }
 
+    /// Asks the call to end (see the type's note) and ends the reader's wait at once.
     func cancel() {
-        requests.finish()
-        call.cancel()
+        quiesce.requestStop()
         responses.finish(throwing: nil)
     }
 
     deinit { cancel() }
+}
+
+/// The handshake that ends a call only once its request producer has stopped writing.
+final class Quiesce: Sendable {
+    private struct State {
+        var stopRequested = false
+        var stopping = false
+        var started = false
+        var exited = false
+        var stopWaiters: [CheckedContinuation<Void, Never>] = []
+        var exitWaiters: [CheckedContinuation<Void, Never>] = []
+    }
+
+    private let state = Lock(State())
+    private let requests: AsyncStream<Int>.Continuation
+
+    init(requests: AsyncStream<Int>.Continuation) {
+        self.requests = requests
+    }
+
+    /// Whether the producer may write: `false` once the call is ending.
+    var isStopping: Bool { state.withLock { $0.stopping } }
+
+    /// The producer begins; `false` if the call is already ending.
+    func producerStarts() -> Bool {
+        state.withLock { state in
+            state.started = true
+            if state.stopping { state.exited = true }
+            return !state.stopping
+        }
+    }
+
+    /// The producer will write no more.
+    func producerExits() {
+        let waiters = state.withLock { state in
+            state.exited = true
+            defer { state.exitWaiters = [] }
+            return state.exitWaiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// ``cancel()``: wakes the reader's ``stopRequested()``.
+    func requestStop() {
+        let waiters = state.withLock { state in
+            state.stopRequested = true
+            defer { state.stopWaiters = [] }
+            return state.stopWaiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// Returns once a stop is requested (or the waiting task is cancelled).
+    func stopRequested() async {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let now = state.withLock { state in
+                    if state.stopRequested || Task.isCancelled { return true }
+                    state.stopWaiters.append(continuation)
+                    return false
+                }
+                if now { continuation.resume() }
+            }
+        } onCancel: {
+            requestStop()
+        }
+    }
+
+    /// Stops the producer and returns once its last write is handed over (at once if it never
+    /// started).
+    func stopProducer() async {
+        requests.finish()
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let now = state.withLock { state in
+                state.stopping = true
+                if !state.started || state.exited { return true }
+                state.exitWaiters.append(continuation)
+                return false
+            }
+            if now { continuation.resume() }
+        }
+    }
 }
 
 /// A single-reader queue from a producing task to a reader that may be cancelled while it waits.

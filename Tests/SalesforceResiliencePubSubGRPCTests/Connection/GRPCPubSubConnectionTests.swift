@@ -157,6 +157,39 @@ import Testing
         }
     }
 
+    @Test func aSubscriberOverTheWireHandlesEveryEventOnceThroughDropsResetsAndAnExpiredSession() async throws {
+        let h = try await Harness()
+        try h.publish(1...3_000)
+        h.bus.failNextStream(afterDelivering: 450)
+        let handled = Lock([String]())
+        let relay = h.relay
+        let bus = h.bus
+        let subscriber = h.subscriber()
+        let run = Task {
+            try await subscriber.run { event in
+                let count = handled.withLock { handled in
+                    handled.append(event.id)
+                    return handled.count
+                }
+                if count == 900 { bus.dropOpenStreams() }
+                if count == 1_500 { relay.resetConnections() }
+                if count == 2_100 { bus.expireSessions() }
+            }
+        }
+        let done = await Self.eventually { handled.withLock { $0.count } >= 3_000 }
+        run.cancel()
+        _ = try? await run.value
+        #expect(done)
+        #expect(handled.withLock { $0 } == (1...3_000).map { "E-\($0)" }, "each once, in order")
+        #expect(await h.store.checkpoint(for: Self.topic)?.replayID == InMemoryPubSub.replayID(2_999))
+        #expect(h.provider.fetches.withLock { $0 } == 2, "one refresh for the expired session")
+        #expect(h.relay.connectionsAccepted >= 2, "a new connection after the reset")
+        #expect(await subscriber.status.resubscribes >= 3)
+        #expect(h.bus.maxPending <= 100, "never more than a batch asked for")
+        #expect(h.server.schemaCalls == 1, "the schema is fetched once")
+        await h.close()
+    }
+
     @Test func aSilentStreamOverTheWireIsRebuiltAfterTheWindow() async throws {
         let h = try await Harness(mode: .manual)
         try h.publish(1...10)
@@ -197,6 +230,11 @@ import Testing
         #expect(failed == .unavailable)
         #expect(h.clock.elapsed == .zero)
         #expect(h.relay.bytesDropped > 0, "a ping went out, and was lost")
+        // The client reconnects at once, through the same black hole: a handshake whose bytes
+        // were lost never completes, and a graceful shutdown would wait for it forever.
+        let closing = ContinuousClock.now
+        await h.connection.shutdown(gracePeriod: .milliseconds(200))
+        #expect(ContinuousClock.now - closing < .seconds(5), "the grace period bounds the shutdown")
         h.relay.blackhole = false
         await h.close()
     }
