@@ -135,7 +135,9 @@ let package = Package(
         ),
         .executableTarget(
             name: "ResilienceBenchmarks",
-            dependencies: ["SalesforceResilience", "SalesforceResilienceTesting", "PaymentPosterKit", "AllocationCounter"],
+            dependencies: ["SalesforceResilience", "SalesforceResilienceTesting", "PaymentPosterKit", "AllocationCounter",
+                           // Empty modules unless built with the PubSubGRPC trait: benchmark (o).
+                           "SalesforceResiliencePubSub", "SalesforceResiliencePubSubGRPC", "SalesforceResiliencePubSubGRPCTesting"],
             path: "Benchmarks/ResilienceBenchmarks"
         ),
         // Counts the benchmark process's heap allocations (Linux); linked into nothing else.

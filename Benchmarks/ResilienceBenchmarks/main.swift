@@ -264,6 +264,10 @@ if wanted("k") { try await benchmarkK() }
 if wanted("l") { try await benchmarkL() }
 if wanted("m") { try await benchmarkM() }
 if wanted("n") { try await benchmarkN() }
+#if PubSubGRPC
+// Real time, 20 seconds, with `--traits PubSubGRPC`: only when asked for (or under --json).
+if chosen.contains("o") || (jsonOutput && chosen.isEmpty) { try await benchmarkO() }
+#endif
 // Real time, about two minutes: only when asked for (or under --json).
 if chosen.contains("g") || (jsonOutput && chosen.isEmpty) { try await benchmarkG() }
 // Real time, 40 seconds: only when asked for (or under --json).
