@@ -19,6 +19,11 @@ import SalesforceResilience
 /// - **Authentication.** A refused session refreshes the token once through the ``TokenStore``
 ///   (one refresh for every caller) and resubscribes; refused again at once, the run stops.
 /// - **An aged-out replay id** follows ``SubscriptionOptions/agedOutReplay``.
+/// - **A circuit breaker**, if given (for example the client's for the org, so that the REST
+///   calls and the subscription share their view of an outage): each stream is admitted by it; a
+///   stream that fails or goes silent before its first response counts as a failure, its first
+///   response as a success. While it is open the subscriber waits for its next probe instead of
+///   its own backoff.
 ///
 /// A handler that throws stops the run with its error; the event is not checkpointed, so it
 /// comes again on the next run.
@@ -33,6 +38,7 @@ public actor PubSubSubscriber {
     private let clock: any ResilienceClock
     private let random: RandomSource
     private let onEvent: @Sendable (SubscriptionEvent) -> Void
+    private let breaker: CircuitBreaker?
     private var schemas: [String: AvroSchema] = [:]
     private var checkpoint: ReplayCheckpoint?
     /// Where to start instead of the checkpoint, after its replay id aged out; cleared when the
@@ -44,8 +50,10 @@ public actor PubSubSubscriber {
     /// Creates a subscriber; nothing happens until ``run(_:)``.
     public init(topic: String, connection: any PubSubConnection, tokens: TokenStore, store: any ReplayStore,
                 options: SubscriptionOptions = SubscriptionOptions(), clock: any ResilienceClock = SystemClock(),
-                random: RandomSource = .system(), onEvent: @escaping @Sendable (SubscriptionEvent) -> Void = { _ in }) {
+                random: RandomSource = .system(), breaker: CircuitBreaker? = nil,
+                onEvent: @escaping @Sendable (SubscriptionEvent) -> Void = { _ in }) {
         self.topic = topic
+        self.breaker = breaker
         self.connection = connection
         self.tokens = tokens
         self.store = store
@@ -80,6 +88,23 @@ public actor PubSubSubscriber {
             var preset = presetOverride ?? checkpoint.map { ReplayPreset.custom($0.replayID) } ?? options.startWithoutCheckpoint
             let token = try await tokens.token()
             let reason: String
+            // The breaker's admission: whether this stream is a probe, and whether its outcome
+            // is recorded yet (once per admission).
+            var admission: (probe: Bool, recorded: Bool)?
+            do {
+                admission = (try breaker?.acquire(operation: "pubsub.subscribe \(topic)") ?? false, breaker == nil)
+            } catch let open as CircuitOpenError {
+                let wait = max(.milliseconds(1), open.retryAt.map { $0 - clock.now } ?? options.resubscribeBackoff.maximum)
+                status.state = .resubscribing
+                onEvent(.resubscribing(topic: topic, reason: "the circuit breaker \(open.key) is open", delay: wait))
+                try await clock.sleep(until: clock.now + wait)
+                continue
+            }
+            func settle(_ outcome: CircuitBreaker.Outcome) {
+                guard let breaker, let current = admission, !current.recorded else { return }
+                breaker.record(outcome, probe: current.probe)
+                admission?.recorded = true
+            }
             do {
                 let stream = try await connection.subscribe(topic: topic, from: preset, token: token)
                 status.state = .subscribed
@@ -88,9 +113,12 @@ public actor PubSubSubscriber {
                 try await consume(stream, token: token, handler: handler, healthy: {
                     failures = 0
                     refreshedFor = nil
+                    settle(.success)
                 })
                 reason = "the server closed the stream"
+                settle(.failure(retryAfter: nil))
             } catch let error as PubSubError {
+                settle(error.kind == .unavailable ? .failure(retryAfter: nil) : .ignored)
                 switch error.kind {
                 case .authentication:
                     if refreshedFor == token { throw SubscriptionError.authenticationFailed(topic: topic, message: error.message) }
@@ -112,8 +140,14 @@ public actor PubSubSubscriber {
                     reason = error.message
                 }
             } catch is Silent {
+                settle(.failure(retryAfter: nil))
                 status.silentStreamsRebuilt += 1
                 reason = "no message or keepalive within \(options.silenceWindow)"
+            } catch {
+                // The handler, the store or a cancellation: says nothing about the service, and
+                // a shared breaker's probe must not stay taken.
+                settle(.ignored)
+                throw error
             }
             failures += 1
             status.resubscribes += 1

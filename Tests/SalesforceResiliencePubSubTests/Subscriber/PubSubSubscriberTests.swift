@@ -187,6 +187,57 @@ import Testing
         #expect(h.provider.fetches.withLock { $0 } == 2)
     }
 
+    /// Refuses every subscription as the service does during an outage, and counts them.
+    final class Down: PubSubConnection {
+        let attempts = Lock(0)
+        func subscribe(topic: String, from replay: ReplayPreset, token: AccessToken) async throws -> any PubSubStream {
+            attempts.withLock { $0 += 1 }
+            throw PubSubError(.unavailable, "UNAVAILABLE: service unavailable")
+        }
+        func schema(id schemaID: String, token: AccessToken) async throws -> String { "" }
+    }
+
+    @Test func aBreakerSpacesResubscriptionsByItsProbesDuringAnOutage() async throws {
+        let options = SubscriptionOptions(startWithoutCheckpoint: .earliest,
+                                          resubscribeBackoff: Backoff(initial: .milliseconds(100), multiplier: 2, maximum: .seconds(1)))
+        let solo = Harness()
+        let alone = Down()
+        _ = try await solo.run(PubSubSubscriber(topic: Self.topic, connection: alone, tokens: solo.tokens, store: solo.store, options: options,
+                                                clock: solo.clock, random: RandomSource(seed: 3)), limit: .seconds(300), until: { false })
+        #expect(alone.attempts.withLock { $0 } > 150, "its own backoff, capped at 1 s: \(alone.attempts.withLock { $0 }) attempts in 300 s")
+
+        let h = Harness()
+        let breaker = CircuitBreaker(key: "acme", options: CircuitBreakerOptions(consecutiveFailureThreshold: 3, breakDuration: .seconds(60)), clock: h.clock)
+        let down = Down()
+        let events = Lock([SubscriptionEvent]())
+        let subscriber = PubSubSubscriber(topic: Self.topic, connection: down, tokens: h.tokens, store: h.store, options: options, clock: h.clock,
+                                          random: RandomSource(seed: 3), breaker: breaker, onEvent: { event in events.withLock { $0.append(event) } })
+        _ = try await h.run(subscriber, limit: .seconds(300), until: { false })
+        let tried = down.attempts.withLock { $0 }
+        // Three failures open it; then one probe per 60-second break (each failing probe
+        // reopens it): 3 + 4 or 5 in 300 s.
+        #expect((6...8).contains(tried), "\(tried) attempts")
+        let waits = events.withLock { $0 }.filter { if case .resubscribing(_, let reason, _) = $0 { reason.contains("breaker") } else { false } }
+        #expect(!waits.isEmpty, "the wait says the breaker is open")
+        #expect(breaker.state != .closed)
+    }
+
+    @Test func aHealthyStreamClosesTheBreakerAndAHandlerFailureLeavesNoProbeTaken() async throws {
+        let h = Harness()
+        try h.publish(1...10)
+        let breaker = CircuitBreaker(key: "acme", options: CircuitBreakerOptions(consecutiveFailureThreshold: 1, breakDuration: .seconds(5)), clock: h.clock)
+        breaker.trip(for: .seconds(5))
+        struct Refused: Error {}
+        let subscriber = PubSubSubscriber(topic: Self.topic, connection: h.bus, tokens: h.tokens, store: h.store,
+                                          options: SubscriptionOptions(startWithoutCheckpoint: .earliest), clock: h.clock, breaker: breaker)
+        let ended = try await h.run(subscriber, handler: { event in if event.id == "E-5" { throw Refused() } }, until: { false })
+        #expect(ended is Refused)
+        #expect(h.handled.withLock { $0 } == h.references(1...4))
+        #expect(h.clock.elapsed >= .seconds(5), "it waited for the break to end")
+        #expect(breaker.state == .closed, "the probe's stream answered: closed")
+        #expect(try breaker.acquire(operation: "next") == false, "nothing left half-open")
+    }
+
     @Test func anAgedOutReplayIDFailsLoudlyByDefault() async throws {
         let h = Harness()
         try h.publish(1...100)
