@@ -66,6 +66,8 @@ let package = Package(
             name: "SalesforceResilienceObservability",
             dependencies: [
                 "SalesforceResilience",
+                // For SubscriptionTelemetry, with the PubSub trait (an empty module without it).
+                "SalesforceResiliencePubSub",
                 gated("Logging", "swift-log", "Observability"),
                 gated("Metrics", "swift-metrics", "Observability"),
                 gated("Tracing", "swift-distributed-tracing", "Observability"),
@@ -177,7 +179,7 @@ let package = Package(
         .testTarget(
             name: "SalesforceResilienceObservabilityTests",
             dependencies: [
-                "SalesforceResilienceObservability", "SalesforceResilienceTesting",
+                "SalesforceResilienceObservability", "SalesforceResilienceTesting", "SalesforceResiliencePubSub",
                 gated("Logging", "swift-log", "Observability"),
                 gated("Tracing", "swift-distributed-tracing", "Observability"),
                 gated("MetricsTestKit", "swift-metrics", "Observability"),

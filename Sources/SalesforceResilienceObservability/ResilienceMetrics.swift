@@ -110,11 +110,11 @@ public final class ResilienceMetrics: Sendable {
         for each in OperatingMode.allCases { gauge("operating_mode", ["mode": each.rawValue]).record(each == mode ? 1 : 0) }
     }
 
-    private func counter(_ name: String, _ labels: [String: String]) -> Counter {
+    func counter(_ name: String, _ labels: [String: String]) -> Counter {
         Counter(label: "\(prefix)_\(name)", dimensions: labels.sorted { $0.key < $1.key }, factory: factory)
     }
 
-    private func gauge(_ name: String, _ labels: [String: String]) -> Gauge {
+    func gauge(_ name: String, _ labels: [String: String]) -> Gauge {
         Gauge(label: "\(prefix)_\(name)", dimensions: labels.sorted { $0.key < $1.key }, factory: factory)
     }
 
