@@ -1,7 +1,7 @@
 // swift-tools-version: 6.1
 // PaymentService: SalesforceResilience inside a server-side Swift service, the example for
 // server-side teams. It depends on the root by path with the traits it needs (AsyncHTTPClient,
-// Observability, PostgreSQL, PubSub), as an integrator's package depends on it by URL.
+// Observability, PostgreSQL, PubSub, PubSubGRPC), as an integrator's package depends on it by URL.
 import PackageDescription
 
 let package = Package(
@@ -35,6 +35,8 @@ let package = Package(
                 .product(name: "SalesforceResilienceAsyncHTTPClient", package: "SalesforceResilience"),
                 .product(name: "SalesforceResilienceObservability", package: "SalesforceResilience"),
                 .product(name: "SalesforceResiliencePostgres", package: "SalesforceResilience"),
+                .product(name: "SalesforceResiliencePubSub", package: "SalesforceResilience"),
+                .product(name: "SalesforceResiliencePubSubGRPC", package: "SalesforceResilience"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -52,6 +54,8 @@ let package = Package(
                 "PaymentServiceKit",
                 .product(name: "SalesforceResilience", package: "SalesforceResilience"),
                 .product(name: "SalesforceResilienceTesting", package: "SalesforceResilience"),
+                .product(name: "SalesforceResiliencePubSub", package: "SalesforceResilience"),
+                .product(name: "SalesforceResiliencePubSubGRPCTesting", package: "SalesforceResilience"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
@@ -60,6 +64,7 @@ let package = Package(
             dependencies: [
                 "PaymentServiceKit",
                 .target(name: "PaymentServiceSimulator", condition: .when(traits: ["EmbeddedSimulator"])),
+                .product(name: "SalesforceResiliencePubSub", package: "SalesforceResilience"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -106,6 +111,8 @@ let package = Package(
                 .product(name: "SalesforceResiliencePostgres", package: "SalesforceResilience"),
                 .product(name: "SalesforceResiliencePostgresTesting", package: "SalesforceResilience"),
                 .product(name: "SalesforceResilienceTesting", package: "SalesforceResilience"),
+                .product(name: "SalesforceResiliencePubSub", package: "SalesforceResilience"),
+                .product(name: "SalesforceResiliencePubSubGRPCTesting", package: "SalesforceResilience"),
             ]
         ),
     ],

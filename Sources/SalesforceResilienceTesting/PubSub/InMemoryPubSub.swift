@@ -142,6 +142,8 @@ public final class InMemoryPubSub: PubSubConnection, Sendable {
 
     /// Every subscription opened, with where it started.
     public var subscriptions: [ReplayPreset] { state.withLock { $0.subscriptions } }
+    /// Events published on `topic` so far (retained or not).
+    public func publishedCount(of topic: String) -> Int { state.withLock { $0.topics[topic]?.count ?? 0 } }
     /// Events delivered over every stream.
     public var delivered: Int { state.withLock { $0.delivered } }
     /// The most events any stream ever had requested and not delivered at once.

@@ -1,5 +1,6 @@
 import Foundation
 import SalesforceResilience
+import SalesforceResiliencePubSub
 import Synchronization
 
 /// What `/health` and `/ready` answer: named checks an operator can read.
@@ -8,7 +9,8 @@ import Synchronization
 ///   stuck (no step finished long after one was due).
 /// - `/ready` (readiness): 200 when work can go out now — the store and the login endpoint
 ///   answering, a token that works, a mode that lets the outbox's critical calls through, API
-///   usage below the shedding threshold, no open breaker — else 503 naming what is not.
+///   usage below the shedding threshold, no open breaker, and for the `events` command a stream
+///   open on the topic — else 503 naming what is not.
 /// Both list every check, so either page explains the service's state.
 struct HealthReport: Encodable, Sendable {
     struct Check: Encodable, Sendable {
@@ -89,7 +91,7 @@ final class HealthState: Sendable {
     }
 
     /// The checks, now.
-    func checks(client: SalesforceClient, outbox: Outbox) async -> [HealthReport.Check] {
+    func checks(client: SalesforceClient, outbox: Outbox, subscription: PubSubSubscriber? = nil) async -> [HealthReport.Check] {
         let snapshot = state.withLock { $0 }
         var checks: [HealthReport.Check] = []
         let stuck = snapshot.dueBy.map { ContinuousClock.now > $0 } ?? false
@@ -115,6 +117,7 @@ final class HealthState: Sendable {
             let probe = breaker.nextProbeAt.map { " until \(($0 - client.clock.now).formatted(.units(allowed: [.seconds], width: .abbreviated))) from now" } ?? ""
             checks.append(.init(name: "circuit breaker \(host)", ok: state == .closed, detail: state.rawValue + probe))
         }
+        if let subscription { checks.append(Self.check(subscription.topic, await subscription.status)) }
         // Not asked while the worker is retrying: a frozen store would hold the page for its query timeout.
         if snapshot.retrying == nil, let (count, age) = try? await outbox.backlog() {
             let oldest = age.map { "oldest \($0.formatted(.units(allowed: [.hours, .minutes, .seconds], width: .abbreviated)))" } ?? "empty"
@@ -124,16 +127,33 @@ final class HealthState: Sendable {
     }
 
     /// `/health`: alive unless the worker stopped.
-    func liveness(client: SalesforceClient, outbox: Outbox) async -> (Int, HealthReport) {
-        let checks = await checks(client: client, outbox: outbox)
+    func liveness(client: SalesforceClient, outbox: Outbox, subscription: PubSubSubscriber? = nil) async -> (Int, HealthReport) {
+        let checks = await checks(client: client, outbox: outbox, subscription: subscription)
         let alive = checks.first { $0.name == "worker" }?.ok ?? false
         return (alive ? 200 : 503, HealthReport(status: alive ? "alive" : "down", checks: checks))
     }
 
     /// `/ready`: ready when every check passes.
-    func readiness(client: SalesforceClient, outbox: Outbox) async -> (Int, HealthReport) {
-        let checks = await checks(client: client, outbox: outbox)
+    func readiness(client: SalesforceClient, outbox: Outbox, subscription: PubSubSubscriber? = nil) async -> (Int, HealthReport) {
+        let checks = await checks(client: client, outbox: outbox, subscription: subscription)
         let ready = checks.allSatisfy(\.ok)
         return (ready ? 200 : 503, HealthReport(status: ready ? "ready" : "not ready", checks: checks))
+    }
+
+    /// The subscription's check: passing while a stream is open on the topic; the detail is what
+    /// the runbook's "events not receiving" branch asks (state, events handled, resubscribes,
+    /// silent streams rebuilt, when the stream was last heard from).
+    static func check(_ topic: String, _ status: SubscriptionStatus, now: Date = Date()) -> HealthReport.Check {
+        let state: String
+        switch status.state {
+        case .starting: state = "starting"
+        case .subscribed: state = "subscribed"
+        case .resubscribing: state = "resubscribing"
+        case .stopped(let why): state = "stopped: \(why)"
+        }
+        let heard = status.lastHeardAt.map { "last heard \(Int(now.timeIntervalSince($0).rounded())) s ago" } ?? "nothing heard yet"
+        return .init(name: "subscription \(topic)", ok: status.state == .subscribed,
+                     detail: "\(state); \(status.handled) handled, \(status.duplicatesSkipped) duplicates skipped, \(status.resubscribes) resubscribes, "
+                         + "\(status.silentStreamsRebuilt) silent streams rebuilt, \(status.keepalives) keepalives; \(heard)")
     }
 }

@@ -11,7 +11,7 @@ import Synchronization
 /// once. The journal is `fsync`ed on every write, so there is nothing left to flush.
 final class OutboxWorker: Service {
     let outbox: Outbox
-    let source: PaymentSource
+    let source: any WorkSource
     let options: ServiceOptions
     let logger: Logger
     private let clock: any ResilienceClock
@@ -22,7 +22,7 @@ final class OutboxWorker: Service {
 
     private let health: HealthState?
 
-    init(outbox: Outbox, source: PaymentSource, options: ServiceOptions, logger: Logger, health: HealthState? = nil) {
+    init(outbox: Outbox, source: any WorkSource, options: ServiceOptions, logger: Logger, health: HealthState? = nil) {
         self.outbox = outbox
         self.source = source
         self.options = options
@@ -69,17 +69,15 @@ final class OutboxWorker: Service {
         logger.info("shutting down: the batch in flight has finished; no more are claimed")
     }
 
-    /// One step: take up new payments, send one batch. Returns how long to wait before the
+    /// One step: take up new work, send one batch. Returns how long to wait before the
     /// next, or `nil` when the job is done.
     private func step() async throws -> Duration? {
         try await source.catchUp()
         let step = try await outbox.drainOnce()
         switch step {
         case .idle where options.exitWhenDone:
-            // Other services of a fleet may have enqueued the rest of the job.
-            try await source.takeUpProgress()
-            if await source.exhausted, try await outbox.backlog().count == 0 {
-                logger.info("every payment of the job is delivered")
+            if try await source.isExhausted(), try await outbox.backlog().count == 0 {
+                logger.info("every \(source.itemName) of the job is delivered")
                 finished.withLock { $0 = true }
                 return nil
             }

@@ -1,10 +1,20 @@
 import Foundation
 import SalesforceResilience
 
+/// Where an ``OutboxWorker``'s work comes from: the job's payments, or the results of events.
+protocol WorkSource: Sendable {
+    /// Enqueues whatever is due now.
+    func catchUp() async throws
+    /// Whether no more work will come (the job is all enqueued), for `--exit-when-done`.
+    func isExhausted() async throws -> Bool
+    /// What one item is called in the log.
+    var itemName: String { get }
+}
+
 /// The job's payments, arriving `rate` per second from the service's start, enqueued durably in
 /// the outbox through a ``JobLedger``: after a restart the job goes on where it was, and the
 /// services of a fleet enqueue each payment once between them.
-actor PaymentSource {
+actor PaymentSource: WorkSource {
     private let options: ServiceOptions
     private let ledger: any JobLedger
     private let clock: any ResilienceClock
@@ -41,6 +51,14 @@ actor PaymentSource {
             next = try await ledger.produced() + 1
         }
     }
+
+    /// Whether every payment is enqueued, taking up other services' progress first.
+    func isExhausted() async throws -> Bool {
+        try await takeUpProgress()
+        return exhausted
+    }
+
+    nonisolated var itemName: String { "payment" }
 
     /// Takes up what other producers of the job have enqueued meanwhile.
     func takeUpProgress() async throws {

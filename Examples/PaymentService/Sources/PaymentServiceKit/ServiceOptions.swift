@@ -36,6 +36,9 @@ public struct ServiceOptions: Sendable, Equatable {
     /// between them. Default `payments`.
     public var job = "payments"
 
+    /// The `events` command's topic, endpoint and replay store; `nil` for the payment job.
+    public var events: EventOptions?
+
     /// How long a claimed batch stays a drainer's before another may take it (its drainer
     /// died): twice the batch timeout, so that a live batch is never taken.
     public var claimLease: Duration { batchTimeout * 2 }

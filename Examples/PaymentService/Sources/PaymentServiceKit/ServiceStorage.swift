@@ -3,6 +3,7 @@ import Synchronization
 import Logging
 import SalesforceResilience
 import SalesforceResiliencePostgres
+import SalesforceResiliencePubSub
 
 /// Where the service keeps its outbox, its job's progress and, in a fleet, its token and the
 /// settings every worker follows: a file journal for one process, or PostgreSQL for many.
@@ -16,6 +17,7 @@ struct ServiceStorage: Sendable {
     let description: String
     private let journal: FileJournalOutboxStore?
     private let postgres: PostgresOutboxStore?
+    private let database: FleetDatabase?
     private let pool: Task<Void, Never>?
 
     /// Opens the journal, or connects to PostgreSQL and migrates its schema.
@@ -23,7 +25,7 @@ struct ServiceStorage: Sendable {
         guard let url = options.postgresURL else {
             let journal = try FileJournalOutboxStore(path: options.journal)
             return ServiceStorage(store: journal, ledger: JournalLedger(store: journal), credentialStore: nil, fleet: nil,
-                                  description: "journal \(options.journal)", journal: journal, postgres: nil, pool: nil)
+                                  description: "journal \(options.journal)", journal: journal, postgres: nil, database: nil, pool: nil)
         }
         var database = try FleetDatabase(url: url, logger: logger)
         // A store operation that outlasts a batch is the store's fault: it fails and is retried,
@@ -40,7 +42,14 @@ struct ServiceStorage: Sendable {
         let store = PostgresOutboxStore(database: database, worker: worker)
         return ServiceStorage(store: store, ledger: PostgresLedger(store: store, job: options.job),
                               credentialStore: PostgresCredentialStore(database: database), fleet: PostgresFleet(database: database, worker: worker),
-                              description: "PostgreSQL \(FleetDatabase.redacted(url)), job \(options.job)", journal: nil, postgres: store, pool: pool)
+                              description: "PostgreSQL \(FleetDatabase.redacted(url)), job \(options.job)", journal: nil, postgres: store, database: database, pool: pool)
+    }
+
+    /// Where the `events` command keeps each topic's last replay id: beside the outbox in
+    /// PostgreSQL, or in `options.replayFile`.
+    func replayStore(_ options: EventOptions) -> any ReplayStore {
+        if let database { return PostgresReplayStore(database: database) }
+        return FileReplayStore(path: options.replayFile)
     }
 
     /// Payments given up with a permanent error.

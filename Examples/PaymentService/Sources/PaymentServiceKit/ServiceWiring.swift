@@ -95,6 +95,8 @@ public enum ServiceError: Error, CustomStringConvertible, Equatable {
     case missingCredentials
     /// No `--instance-url`, in a build without the embedded simulator.
     case noEmbeddedOrg
+    /// A Pub/Sub endpoint that is not `host:port`.
+    case invalidEndpoint(String)
 
     /// What to do.
     public var description: String {
@@ -102,6 +104,7 @@ public enum ServiceError: Error, CustomStringConvertible, Equatable {
         case .insecureInstanceURL(let url): "--instance-url \(url) must be https, or http on 127.0.0.1 with --allow-http-loopback"
         case .missingCredentials: "--instance-url needs SF_ACCESS_TOKEN, or SF_CLIENT_ID and SF_CLIENT_SECRET"
         case .noEmbeddedOrg: "this build has no embedded simulator (the EmbeddedSimulator trait is off): pass --instance-url"
+        case .invalidEndpoint(let endpoint): "--pubsub-endpoint \(endpoint) is not host:port"
         }
     }
 }
