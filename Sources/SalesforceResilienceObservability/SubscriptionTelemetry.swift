@@ -26,7 +26,8 @@ public struct SubscriptionTelemetry: Sendable {
     private let logger: Logger?
     private let metrics: ResilienceMetrics?
 
-    /// Writes to `logger` (state changes at `info`, duplicates at `debug`) and counts in `metrics`.
+    /// Writes to `logger` (state changes at `info`, an aged-out replay id at `warning`, duplicates
+    /// at `debug`) and counts in `metrics`.
     public init(logger: Logger? = nil, metrics: ResilienceMetrics? = nil) {
         self.logger = logger
         self.metrics = metrics
@@ -51,7 +52,7 @@ public struct SubscriptionTelemetry: Sendable {
             ])
             metrics?.count("pubsub_resubscribes_total", ["topic": topic, "reason": kind])
         case .replayIDAgedOut(let topic, let stored, let resumedFrom):
-            logger?.info("pubsub stored replay id aged out; resumed by policy, events may be missed", metadata: [
+            logger?.warning("pubsub stored replay id aged out; resumed by policy, events may be missed", metadata: [
                 "topic": "\(topic)", "stored_replay_id": "\(stored.base64EncodedString())", "resumed_from": "\(Self.describe(resumedFrom))",
             ])
             metrics?.count("pubsub_replay_aged_out_total", ["topic": topic])

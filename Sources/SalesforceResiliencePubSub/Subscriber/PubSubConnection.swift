@@ -87,6 +87,15 @@ public struct PubSubEvent: Sendable, Hashable {
     public var value: AvroValue
     /// The schema it was decoded with.
     public var schema: AvroSchema
+
+    /// Creates an event, as the subscriber does after decoding one (and as a handler's tests do).
+    public init(topic: String, replayID: Data, id: String, value: AvroValue, schema: AvroSchema) {
+        self.topic = topic
+        self.replayID = replayID
+        self.id = id
+        self.value = value
+        self.schema = schema
+    }
 }
 
 /// What a stream or a call of the Pub/Sub API failed with, as the subscriber acts on it.

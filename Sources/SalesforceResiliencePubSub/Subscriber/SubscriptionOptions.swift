@@ -111,5 +111,9 @@ public struct SubscriptionStatus: Sendable, Hashable {
     public var lastEventAt: Date?
     /// When the stream last said anything (an event or a keepalive).
     public var lastHeardAt: Date?
+
+    /// A status before anything happened (``State/starting``, nothing counted), as a new
+    /// subscriber's is; tests of code that reads a status build one from it.
+    public init() {}
 }
 #endif

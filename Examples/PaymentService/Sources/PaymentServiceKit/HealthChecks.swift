@@ -13,7 +13,7 @@ import Synchronization
 ///   open on the topic — else 503 naming what is not.
 /// Both list every check, so either page explains the service's state.
 struct HealthReport: Encodable, Sendable {
-    struct Check: Encodable, Sendable {
+    struct Check: Encodable, Sendable, Equatable {
         var name: String
         var ok: Bool
         var detail: String

@@ -23,20 +23,22 @@ enum FleetSupport {
         return components.string ?? base
     }
 
-    /// Passes requests to the org and says when it holds `thresholds` records.
+    /// Passes requests to the org and says when it holds `thresholds` records of `sobject`.
     final class Milestones: HTTPTransport {
         let org: SalesforceSimulator
+        let sobject: String
         private let pending: Mutex<[(count: Int, reached: AsyncStream<Void>.Continuation)]>
 
-        init(org: SalesforceSimulator, thresholds: [(Int, AsyncStream<Void>.Continuation)]) {
+        init(org: SalesforceSimulator, sobject: String = "Payment__c", thresholds: [(Int, AsyncStream<Void>.Continuation)]) {
             self.org = org
+            self.sobject = sobject
             pending = Mutex(thresholds.map { (count: $0.0, reached: $0.1) })
         }
 
         func send(_ request: HTTPRequest) async throws -> HTTPResponse {
             let response = try await org.send(request)
             if request.method == .patch {
-                let held = org.records(of: "Payment__c").count
+                let held = org.records(of: sobject).count
                 let reached = pending.withLock { pending in
                     let due = pending.filter { $0.count <= held }
                     pending.removeAll { $0.count <= held }

@@ -1,6 +1,7 @@
 import Foundation
 @testable import PaymentServiceKit
 import SalesforceResilience
+import SalesforceResiliencePubSub
 import SalesforceResilienceTesting
 import Testing
 
@@ -42,5 +43,26 @@ import Testing
 
     struct PostgresTimeoutStandIn: Error, CustomStringConvertible {
         var description: String { "PostgreSQL did not answer claim within 5 s" }
+    }
+
+    @Test func theSubscriptionIsReadyOnlyWithAStreamOpenAndSaysWhatTheRunbookAsks() {
+        let now = Date(timeIntervalSince1970: 1_000)
+        var status = SubscriptionStatus()
+        #expect(HealthState.check("/event/A__e", status, now: now) == .init(
+            name: "subscription /event/A__e", ok: false,
+            detail: "starting; 0 handled, 0 duplicates skipped, 0 resubscribes, 0 silent streams rebuilt, 0 keepalives; nothing heard yet"))
+        status.state = .subscribed
+        status.handled = 12
+        status.resubscribes = 2
+        status.silentStreamsRebuilt = 1
+        status.keepalives = 3
+        status.lastHeardAt = now - 4
+        let subscribed = HealthState.check("/event/A__e", status, now: now)
+        #expect(subscribed.ok && subscribed.detail == "subscribed; 12 handled, 0 duplicates skipped, 2 resubscribes, 1 silent streams rebuilt, 3 keepalives; last heard 4 s ago")
+        status.state = .resubscribing
+        #expect(!HealthState.check("/event/A__e", status, now: now).ok)
+        status.state = .stopped("the replay id aged out")
+        let stopped = HealthState.check("/event/A__e", status, now: now)
+        #expect(!stopped.ok && stopped.detail.hasPrefix("stopped: the replay id aged out;"))
     }
 }
