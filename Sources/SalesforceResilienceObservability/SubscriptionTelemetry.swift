@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import SalesforceResilience
 import SalesforceResiliencePubSub
+import Tracing
 
 /// A ``PubSubSubscriber``'s events as log lines and counters, and its status as gauges.
 ///
@@ -16,21 +17,62 @@ import SalesforceResiliencePubSub
 /// | `salesforce_pubsub_events_handled` | gauge | `topic` | events handled by this run |
 /// | `salesforce_pubsub_keepalives` | gauge | `topic` | keepalives received by this run |
 /// | `salesforce_pubsub_seconds_since_heard` | gauge | `topic` | since the stream last said anything: the runbook's "stopped receiving" signal |
+/// | `salesforce_pubsub_event_age_seconds` | gauge | `topic` | the last event's age when its handling began (now − `CreatedDate`): the replay lag |
+///
+/// ``traced(_:)`` wraps the handler: each event in a span `pubsub process <topic>` (kind
+/// consumer), the parent of the Salesforce calls the handler makes.
 ///
 /// ```swift
 /// let telemetry = SubscriptionTelemetry(logger: Logger(label: "payments.events"), metrics: metrics)
 /// let subscriber = PubSubSubscriber(topic: topic, connection: connection, tokens: tokens, store: store,
 ///                                   onEvent: telemetry.onEvent)
+/// try await subscriber.run(telemetry.traced { event in try await work(event) })
 /// ```
 public struct SubscriptionTelemetry: Sendable {
     private let logger: Logger?
     private let metrics: ResilienceMetrics?
+    private let tracer: any Tracer
+    private let now: @Sendable () -> Date
 
     /// Writes to `logger` (state changes at `info`, an aged-out replay id at `warning`, duplicates
-    /// at `debug`) and counts in `metrics`.
-    public init(logger: Logger? = nil, metrics: ResilienceMetrics? = nil) {
+    /// at `debug`), counts in `metrics`, and opens spans with `tracer` (the process's
+    /// `InstrumentationSystem.tracer` by default); `now` is the wall clock event ages are
+    /// measured against.
+    public init(logger: Logger? = nil, metrics: ResilienceMetrics? = nil, tracer: (any Tracer)? = nil,
+                now: @escaping @Sendable () -> Date = { Date() }) {
         self.logger = logger
         self.metrics = metrics
+        self.tracer = tracer ?? InstrumentationSystem.tracer
+        self.now = now
+    }
+
+    /// `handler`, with each event in a consumer span `pubsub process <topic>`. Its attributes
+    /// are the topic, the replay id (base64) and the event's age in milliseconds when it carries
+    /// a `CreatedDate` — never the event's id or fields. A handler that throws marks the span
+    /// as an error with the error's type only (its message may quote the event), and the error
+    /// goes on to the subscriber unchanged.
+    public func traced(_ handler: @escaping @Sendable (PubSubEvent) async throws -> Void) -> @Sendable (PubSubEvent) async throws -> Void {
+        { [self] event in
+            let outcome: Result<Void, any Error> = await tracer.withSpan("pubsub process \(event.topic)", ofKind: .consumer) { span in
+                span.attributes["messaging.system"] = "salesforce_pubsub"
+                span.attributes["messaging.operation.type"] = "process"
+                span.attributes["messaging.destination.name"] = event.topic
+                span.attributes["salesforce.pubsub.replay_id"] = event.replayID.base64EncodedString()
+                if let created = event.value["CreatedDate"]?.integerValue {
+                    let age = max(0, now().timeIntervalSince1970 * 1_000 - Double(created))
+                    span.attributes["salesforce.pubsub.event_age_ms"] = Int64(age)
+                    metrics?.set("pubsub_event_age_seconds", ["topic": event.topic], age / 1_000)
+                }
+                do {
+                    try await handler(event)
+                    return .success(())
+                } catch {
+                    if !(error is CancellationError) { span.setStatus(SpanStatus(code: .error, message: "\(type(of: error))")) }
+                    return .failure(error)
+                }
+            }
+            try outcome.get()
+        }
     }
 
     /// The closure to pass as ``PubSubSubscriber``'s `onEvent`.

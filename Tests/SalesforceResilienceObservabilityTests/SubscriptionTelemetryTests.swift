@@ -6,7 +6,9 @@ import SalesforceResilience
 import SalesforceResilienceObservability
 import SalesforceResiliencePubSub
 import SalesforceResilienceTesting
+import InMemoryTracing
 import Testing
+import Tracing
 
 /// The Platform Events subscriber through the logging and metrics bridges.
 @Suite struct SubscriptionTelemetryTests {
@@ -72,6 +74,42 @@ import Testing
         #expect(try factory.expectGauge("salesforce_pubsub_events_handled", [("topic", Self.topic)]).lastValue == 5)
         #expect(try factory.expectGauge("salesforce_pubsub_seconds_since_heard", [("topic", Self.topic)]).lastValue == 42)
         #expect(try factory.expectCounter("salesforce_pubsub_subscriptions_total", [("topic", Self.topic)]).totalValue == 1)
+    }
+
+    @Test func eachEventIsASpanWithItsAgeAndAFailingHandlerMarksItsSpan() async throws {
+        let tracer = InMemoryTracer()
+        let factory = TestMetrics()
+        let telemetry = SubscriptionTelemetry(metrics: ResilienceMetrics(factory: factory), tracer: tracer,
+                                              now: { Date(timeIntervalSince1970: 1_700_000_002.5) })
+        let schema = try AvroSchema(json: #"{"type": "record", "name": "E", "fields": [{"name": "CreatedDate", "type": "long"}, {"name": "Reference__c", "type": "string"}]}"#)
+        func event(_ replay: UInt8, reference: String) -> PubSubEvent {
+            PubSubEvent(topic: Self.topic, replayID: Data([0, replay]), id: "E-secret-id",
+                        value: .record(AvroRecord(name: "E", names: ["CreatedDate", "Reference__c"], values: [.long(1_700_000_000_000), .string(reference)])),
+                        schema: schema)
+        }
+        struct Refused: Error, CustomStringConvertible { var description: String { "refused PAY-SECRET" } }
+        let handler = telemetry.traced { event in
+            if event.value["Reference__c"]?.stringValue == "PAY-SECRET" { throw Refused() }
+        }
+        try await handler(event(1, reference: "PAY-1"))
+        await #expect(throws: Refused.self) { try await handler(event(2, reference: "PAY-SECRET")) }
+
+        let spans = tracer.finishedSpans
+        #expect(spans.map(\.operationName) == ["pubsub process \(Self.topic)", "pubsub process \(Self.topic)"])
+        #expect(spans.allSatisfy { $0.kind == .consumer })
+        #expect(spans[0].attributes["salesforce.pubsub.event_age_ms"]?.toSpanAttribute() == .int64(2_500))
+        #expect(spans[0].attributes["salesforce.pubsub.replay_id"]?.toSpanAttribute() == .string(Data([0, 1]).base64EncodedString()))
+        #expect(spans[0].attributes["messaging.destination.name"]?.toSpanAttribute() == .string(Self.topic))
+        #expect(spans[0].status == nil)
+        #expect(spans[1].status?.code == .error && spans[1].errors.isEmpty)
+        for span in spans {
+            span.attributes.forEach { key, value in
+                #expect(!"\(value)".contains("secret") && !"\(value)".contains("SECRET"), "\(key) carries the event's id or fields")
+            }
+            let message = span.status?.message ?? ""
+            #expect(!message.contains("SECRET"), "the status names the error's type only: \(message)")
+        }
+        #expect(try factory.expectGauge("salesforce_pubsub_event_age_seconds", [("topic", Self.topic)]).lastValue == 2.5)
     }
 }
 #endif

@@ -119,7 +119,7 @@ public final class PaymentServiceApp: Sendable {
                                          silenceWindow: events.silenceWindow, agedOutReplay: events.agedOutReplay),
             clock: client.clock, breaker: client.breakers.breaker(for: host), onEvent: telemetry.onEvent)
         let worker = EventWorker(subscriber: subscriber, store: setup.storage.store, options: events, clock: client.clock, logger: logger,
-                                 health: setup.health)
+                                 health: setup.health, telemetry: telemetry)
         let drainers = drainers(setup, source: EventSource(bus: bus, replay: replay, topic: events.topic))
         do {
             try await serve(setup, workers: drainers, others: [worker], subscription: (subscriber, telemetry), starting: [

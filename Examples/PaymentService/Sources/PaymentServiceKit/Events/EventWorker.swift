@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import SalesforceResilience
+import SalesforceResilienceObservability
 import SalesforceResiliencePubSub
 import ServiceLifecycle
 import Synchronization
@@ -23,11 +24,14 @@ final class EventWorker: Service {
     let clock: any ResilienceClock
     let logger: Logger
     let health: HealthState?
+    /// Puts each event in a span, the parent of anything the handling does.
+    let telemetry: SubscriptionTelemetry?
     private let counts = Mutex((handled: 0, enqueueRetries: 0))
 
     init(subscriber: PubSubSubscriber, store: any OutboxStore, options: EventOptions, clock: any ResilienceClock, logger: Logger,
-         health: HealthState?) {
+         health: HealthState?, telemetry: SubscriptionTelemetry? = nil) {
         self.subscriber = subscriber
+        self.telemetry = telemetry
         self.store = store
         self.options = options
         self.clock = clock
@@ -40,7 +44,8 @@ final class EventWorker: Service {
 
     func run() async throws {
         do {
-            try await cancelWhenGracefulShutdown { try await self.subscriber.run { event in try await self.handle(event) } }
+            let handler: @Sendable (PubSubEvent) async throws -> Void = { event in try await self.handle(event) }
+            try await cancelWhenGracefulShutdown { try await self.subscriber.run(self.telemetry?.traced(handler) ?? handler) }
         } catch _ where Task.isShuttingDownGracefully || Task.isCancelled {
             // A shutdown cancelled the subscription; whatever it threw on the way out is that.
         }
