@@ -215,6 +215,33 @@ import Testing
         await h.close()
     }
 
+    /// The 60 s rule over the wire: while the handler spends 90 s on one event, the request for
+    /// the next has already reached the server, so the service's idle limit never closes the
+    /// stream (the in-memory bus closes one with nothing pending after 60 s, as the service does).
+    @Test func aHandlerThatTakesNinetySecondsKeepsItsStreamOverTheWire() async throws {
+        let h = try await Harness(mode: .manual)
+        try h.publish(1...3)
+        let clock = h.clock
+        let handled = Lock([String]())
+        let subscriber = h.subscriber(SubscriptionOptions(batchSize: 1, startWithoutCheckpoint: .earliest))
+        let run = Task {
+            try await subscriber.run { event in
+                if event.id == "E-2" { try await clock.sleep(until: clock.now + .seconds(90)) }
+                handled.withLock { $0.append(event.id) }
+            }
+        }
+        // E-2 in hand, E-3 asked for on the wire, the bus with nothing to do.
+        #expect(await Self.eventually { handled.withLock { $0 } == ["E-1"] && clock.sleeperCount >= 1 && h.server.requestedCounts.count >= 3 && h.bus.isQuiet }, "\(handled.withLock { $0 }) sleepers \(clock.sleeperCount) timers \(clock.timerCount) requested \(h.server.requestedCounts) quiet \(h.bus.isQuiet)")
+        for _ in 0..<3 { await clock.advance(by: .seconds(30)) }
+        #expect(await Self.eventually { handled.withLock { $0 }.count == 3 })
+        run.cancel()
+        _ = try? await run.value
+        #expect(handled.withLock { $0 } == ["E-1", "E-2", "E-3"])
+        #expect(h.server.subscribeCalls == 1 && h.bus.subscriptions.count == 1, "the stream outlived the 60 s idle limit")
+        #expect(clock.elapsed >= .seconds(90))
+        await h.close()
+    }
+
     @Test func keepalivePingsFindAHalfOpenConnectionWithoutTheWatchdog() async throws {
         // A connection that drops every byte (both ways) but stays open: only HTTP/2 pings tell.
         // The virtual clock never moves, so the subscriber's watchdog cannot be what notices.
