@@ -46,49 +46,66 @@ struct Run: AsyncParsableCommand {
     @Option(help: "Payments arriving per second.") var rate = 50
     @Option(help: "The sObject.") var sobject = "Payment__c"
     @Option(name: .customLong("external-id-field"), help: "The external id field.") var externalIdField = "Reference__c"
+    @Option(help: "The job's name in a shared outbox: services with one name enqueue its payments once between them.") var job = "payments"
+    @Flag(name: .customLong("exit-when-done"), help: "Stop once every payment is delivered.") var exitWhenDone = false
+    @OptionGroup var service: ServiceArguments
+
+    func validate() throws {
+        guard count > 0, rate > 0 else { throw ValidationError("--count and --rate must be positive") }
+        try service.validate()
+    }
+
+    func run() async throws {
+        var options = service.bootstrap()
+        options.count = count
+        options.rate = rate
+        options.sobject = sobject
+        options.externalIdField = externalIdField
+        options.job = job
+        options.exitWhenDone = exitWhenDone
+        let app = PaymentServiceApp(options: options, embeddedOrg: embeddedOrg, logger: Logger(label: "payment-service"))
+        let summary = try await app.run()
+        print(summary.json)
+    }
+}
+
+/// The options `run` and `events` share: where the outbox lives, the org, the status server,
+/// the batch timeout and the logs.
+struct ServiceArguments: ParsableArguments {
     @Option(help: "The outbox journal (without --postgres-url).") var journal = "paymentservice.journal"
-    @Option(name: .customLong("postgres-url"), help: "PostgreSQL for the outbox, the token and the fleet's mode (postgres://user@host:port/db).")
+    @Option(name: .customLong("postgres-url"), help: "PostgreSQL for the outbox, the token, the replay id and the fleet's mode (postgres://user@host:port/db).")
     var postgresURL: String?
     @Option(help: "Drainers in this process.") var workers = 1
-    @Option(help: "The job's name in a shared outbox: services with one name enqueue its payments once between them.") var job = "payments"
     @Option(name: .customLong("instance-url"), help: "The org (https); without it, an embedded simulator.") var instanceURL: String?
     @Flag(name: .customLong("allow-http-loopback"), help: "Accept an http instance URL on 127.0.0.1.") var allowHTTPLoopback = false
     @Option(help: "The embedded simulator's fault seed.") var seed: UInt64 = 42
     @Option(name: .customLong("metrics-port"), help: "Serve /metrics, /health and /ready on this port (0: any free port).") var metricsPort: Int?
     @Option(name: .customLong("batch-timeout"), help: "Seconds one batch may take, retries included; shutdown waits at most this long.")
     var batchTimeout = 30
-    @Flag(name: .customLong("exit-when-done"), help: "Stop once every payment is delivered.") var exitWhenDone = false
     @Option(name: .customLong("log-format"), help: "text or json.") var logFormat = "text"
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.") var logLevel = "info"
 
     func validate() throws {
-        guard count > 0, rate > 0, batchTimeout > 0 else { throw ValidationError("--count, --rate and --batch-timeout must be positive") }
+        guard batchTimeout > 0 else { throw ValidationError("--batch-timeout must be positive") }
         guard (1...64).contains(workers) else { throw ValidationError("--workers is 1 to 64, not \(workers)") }
         guard ["text", "json"].contains(logFormat) else { throw ValidationError("--log-format is text or json, not \(logFormat)") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level \(logLevel) is not a level") }
         if let instanceURL, URL(string: instanceURL)?.host == nil { throw ValidationError("--instance-url \(instanceURL) is not a URL") }
     }
 
-    func run() async throws {
+    /// Starts the logs and returns the options these arguments set.
+    func bootstrap() -> ServiceOptions {
         bootstrapLogging(format: logFormat, level: Logger.Level(rawValue: logLevel) ?? .info)
         var options = ServiceOptions()
-        options.count = count
-        options.rate = rate
-        options.sobject = sobject
-        options.externalIdField = externalIdField
         options.journal = journal
         options.postgresURL = postgresURL
         options.workers = workers
-        options.job = job
         options.instanceURL = instanceURL.flatMap(URL.init(string:))
         options.allowHTTPLoopback = allowHTTPLoopback
         options.seed = seed
         options.metricsPort = metricsPort
         options.batchTimeout = .seconds(batchTimeout)
-        options.exitWhenDone = exitWhenDone
-        let app = PaymentServiceApp(options: options, embeddedOrg: embeddedOrg, logger: Logger(label: "payment-service"))
-        let summary = try await app.run()
-        print(summary.json)
+        return options
     }
 }
 
@@ -121,32 +138,18 @@ struct Events: AsyncParsableCommand {
     @Option(name: .customLong("aged-out"), help: "When the stored replay id has aged out: fail, earliest or latest.") var agedOut = "fail"
     @Option(help: "Requests the embedded bus publishes.") var count = 2_000
     @Option(help: "Requests the embedded bus publishes a second.") var rate = 50
-    @Option(help: "The outbox journal (without --postgres-url).") var journal = "paymentservice.journal"
-    @Option(name: .customLong("postgres-url"), help: "PostgreSQL for the outbox, the replay id and the token.") var postgresURL: String?
-    @Option(help: "Drainers in this process.") var workers = 1
-    @Option(name: .customLong("instance-url"), help: "The org (https); without it, an embedded org and event bus.") var instanceURL: String?
-    @Flag(name: .customLong("allow-http-loopback"), help: "Accept an http instance URL on 127.0.0.1.") var allowHTTPLoopback = false
-    @Option(help: "The embedded simulator's fault seed.") var seed: UInt64 = 42
-    @Option(name: .customLong("metrics-port"), help: "Serve /metrics, /health and /ready on this port (0: any free port).") var metricsPort: Int?
-    @Option(name: .customLong("batch-timeout"), help: "Seconds one batch of results may take, retries included.") var batchTimeout = 30
     @Flag(name: .customLong("exit-when-done"), help: "Stop once the embedded bus's every request has its result delivered.")
     var exitWhenDone = false
-    @Option(name: .customLong("log-format"), help: "text or json.") var logFormat = "text"
-    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.") var logLevel = "info"
+    @OptionGroup var service: ServiceArguments
 
     func validate() throws {
-        guard count > 0, rate > 0, batchTimeout > 0, silenceWindow > 0 else {
-            throw ValidationError("--count, --rate, --batch-timeout and --silence-window must be positive")
-        }
+        guard count > 0, rate > 0, silenceWindow > 0 else { throw ValidationError("--count, --rate and --silence-window must be positive") }
+        try service.validate()
         guard (1...100).contains(batchSize) else { throw ValidationError("--batch-size is 1 to 100, not \(batchSize)") }
-        guard (1...64).contains(workers) else { throw ValidationError("--workers is 1 to 64, not \(workers)") }
         guard Self.preset(start) != nil else { throw ValidationError("--start is earliest or latest, not \(start)") }
         guard Self.policy(agedOut) != nil else { throw ValidationError("--aged-out is fail, earliest or latest, not \(agedOut)") }
         if let pubsubEndpoint, EventOptions.hostAndPort(pubsubEndpoint) == nil { throw ValidationError("--pubsub-endpoint \(pubsubEndpoint) is not host:port") }
-        guard ["text", "json"].contains(logFormat) else { throw ValidationError("--log-format is text or json, not \(logFormat)") }
-        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level \(logLevel) is not a level") }
-        if let instanceURL, URL(string: instanceURL)?.host == nil { throw ValidationError("--instance-url \(instanceURL) is not a URL") }
-        if exitWhenDone, instanceURL != nil || pubsubEndpoint != nil {
+        if exitWhenDone, service.instanceURL != nil || pubsubEndpoint != nil {
             throw ValidationError("--exit-when-done needs the embedded event bus: a real topic never ends")
         }
     }
@@ -169,18 +172,9 @@ struct Events: AsyncParsableCommand {
     }
 
     func run() async throws {
-        bootstrapLogging(format: logFormat, level: Logger.Level(rawValue: logLevel) ?? .info)
-        var options = ServiceOptions()
+        var options = service.bootstrap()
         options.count = count
         options.rate = rate
-        options.journal = journal
-        options.postgresURL = postgresURL
-        options.workers = workers
-        options.instanceURL = instanceURL.flatMap(URL.init(string:))
-        options.allowHTTPLoopback = allowHTTPLoopback
-        options.seed = seed
-        options.metricsPort = metricsPort
-        options.batchTimeout = .seconds(batchTimeout)
         options.exitWhenDone = exitWhenDone
         var events = EventOptions()
         events.topic = topic

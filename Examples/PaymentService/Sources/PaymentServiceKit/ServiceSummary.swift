@@ -2,7 +2,7 @@ import Foundation
 
 /// What PaymentService prints when it stops. Counts come from the journal and the events; what
 /// the org holds is counted only for the embedded simulator, whose records the service can see.
-public struct ServiceSummary: Sendable, Codable, Equatable {
+public struct ServiceSummary: SummaryLine, Sendable, Codable, Equatable {
     /// Payments in the job.
     public var payments: Int
     /// Payments delivered by this run (the journal's acknowledgements).
@@ -28,18 +28,11 @@ public struct ServiceSummary: Sendable, Codable, Equatable {
     public var stoppedBy: String
     /// Seconds the service ran.
     public var elapsedSeconds: Double
-
-    /// The summary as one line of JSON with sorted keys.
-    public var json: String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return (try? String(decoding: encoder.encode(self), as: UTF8.self)) ?? "{}"
-    }
 }
 
 /// What `PaymentService events` prints when it stops. What the org holds is counted only for
 /// the embedded simulator; the stored replay id is read back from the replay store.
-public struct EventsSummary: Sendable, Codable, Equatable {
+public struct EventsSummary: SummaryLine, Sendable, Codable, Equatable {
     /// The topic.
     public var topic: String
     /// Requests the embedded bus published; `nil` against a real org.
@@ -71,7 +64,12 @@ public struct EventsSummary: Sendable, Codable, Equatable {
     public var stoppedBy: String
     /// Seconds the service ran.
     public var elapsedSeconds: Double
+}
 
+/// A summary printed as one line of JSON when the service stops.
+public protocol SummaryLine: Encodable {}
+
+extension SummaryLine {
     /// The summary as one line of JSON with sorted keys.
     public var json: String {
         let encoder = JSONEncoder()
