@@ -46,7 +46,7 @@ import Testing
         org.expireSessions()
         #expect(await storm(clients, calls: 100).isEmpty)
         #expect(org.tokenRequests == 2 && org.refreshTokenRevocations == 0)
-        let stored = try #require(try await shared.load())
+        let stored = try #require(await shared.load())
         #expect(stored.revision == 3 && stored.token.refreshToken != first)
     }
 
