@@ -36,12 +36,14 @@ import Glibc
         // published the stored replay id, so by default the run stops loudly, naming the topic
         // and the id; with `--aged-out earliest` it reads the topic again from its start, says
         // so at warning, and skips every event by its id (the checkpoint keeps the last 500).
-        let again = try ServiceProcess.launch(arguments.map { $0 == "150" ? "100" : $0 })
+        // At 50 a second the new bus takes 6 s to reach the stored id, long after the service
+        // subscribes.
+        let again = try ServiceProcess.launch(arguments.map { $0 == "150" ? "50" : $0 })
         defer { again.send(SIGKILL) }
         #expect(await again.exitStatus() != 0)
         #expect(again.errorLines.contains { $0.contains("the stored replay id") && $0.contains("/event/Payment_Requested__e") },
                 "\(again.errorLines.suffix(4))")
-        let resumed = try ServiceProcess.launch(arguments.map { $0 == "150" ? "100" : $0 } + ["--aged-out", "earliest"])
+        let resumed = try ServiceProcess.launch(arguments.map { $0 == "150" ? "50" : $0 } + ["--aged-out", "earliest"])
         defer { resumed.send(SIGKILL) }
         #expect(await resumed.exitStatus() == 0, "\(resumed.errorLines.suffix(8))")
         let third = try Self.summary(resumed)
