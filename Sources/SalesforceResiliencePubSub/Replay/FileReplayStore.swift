@@ -8,7 +8,10 @@ import SalesforceResilience
 /// of a newer format or failing its checksum is refused and never overwritten.
 ///
 /// One process per file: for a fleet, keep checkpoints in the database the fleet shares.
-/// Each save costs an `fsync` and a rename (a few milliseconds on a disk).
+/// Each save costs an `fsync` and a rename (a few milliseconds on a disk). A store reads its
+/// file once, when first asked, and then keeps what it holds: it assumes it is the file's only
+/// writer. To watch a file another store writes (a monitor, a test), open a new store for
+/// each look.
 ///
 /// ```
 /// {"format":"SalesforceResilience.Replay","version":1}
