@@ -88,11 +88,11 @@ public actor PubSubSubscriber {
             var preset = presetOverride ?? checkpoint.map { ReplayPreset.custom($0.replayID) } ?? options.startWithoutCheckpoint
             let token = try await tokens.token()
             let reason: String
-            // The breaker's admission: whether this stream is a probe, and whether its outcome
-            // is recorded yet (once per admission).
-            var admission: (probe: Bool, recorded: Bool)?
+            // The breaker's admission until its outcome is recorded (once): whether this stream
+            // is a probe. `nil` without a breaker, and once settled.
+            var probe: Bool?
             do {
-                admission = (try breaker?.acquire(operation: "pubsub.subscribe \(topic)") ?? false, breaker == nil)
+                probe = try breaker?.acquire(operation: "pubsub.subscribe \(topic)")
             } catch let open as CircuitOpenError {
                 let wait = max(.milliseconds(1), open.retryAt.map { $0 - clock.now } ?? options.resubscribeBackoff.maximum)
                 status.state = .resubscribing
@@ -101,9 +101,9 @@ public actor PubSubSubscriber {
                 continue
             }
             func settle(_ outcome: CircuitBreaker.Outcome) {
-                guard let breaker, let current = admission, !current.recorded else { return }
-                breaker.record(outcome, probe: current.probe)
-                admission?.recorded = true
+                guard let breaker, let isProbe = probe else { return }
+                breaker.record(outcome, probe: isProbe)
+                probe = nil
             }
             do {
                 let stream = try await connection.subscribe(topic: topic, from: preset, token: token)
@@ -152,7 +152,7 @@ public actor PubSubSubscriber {
             failures += 1
             status.resubscribes += 1
             status.state = .resubscribing
-            let delay = options.resubscribeBackoff.delay(forRetry: failures - 1, unit: random.nextUnit())
+            let delay = options.resubscribeBackoff.delay(forRetry: failures, unit: random.nextUnit())
             onEvent(.resubscribing(topic: topic, reason: reason, delay: delay))
             try await clock.sleep(until: clock.now + delay)
         }
