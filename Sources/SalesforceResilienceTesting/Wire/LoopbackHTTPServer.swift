@@ -136,13 +136,7 @@ public final class LoopbackHTTPServer: Sendable {
     // MARK: Connections
 
     private func acceptLoop() {
-        while true {
-            let fd = accept(listener, nil, nil)
-            if fd < 0 {
-                if errno == EINTR || errno == ECONNABORTED { continue }
-                close(listener)
-                return
-            }
+        while let fd = Loopback.accept(listener) {
             let number: Int? = state.withLock { state in
                 guard !state.stopped else { return nil }
                 state.accepted += 1

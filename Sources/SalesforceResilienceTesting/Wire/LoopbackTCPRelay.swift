@@ -70,13 +70,7 @@ public final class LoopbackTCPRelay: Sendable {
     }
 
     private func acceptLoop() {
-        while true {
-            let client = accept(listener, nil, nil)
-            if client < 0 {
-                if errno == EINTR || errno == ECONNABORTED { continue }
-                close(listener)
-                return
-            }
+        while let client = Loopback.accept(listener) {
             let upstream = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
             var address = Loopback.address(port: upstreamPort)
             let connected = withUnsafePointer(to: &address) {

@@ -155,4 +155,19 @@ enum Loopback {
         }
         return (fd, UInt16(bigEndian: address.sin_port))
     }
+
+    /// The next connection on `listener`; `nil` once the listener is shut down (then closed).
+    static func accept(_ listener: Int32) -> Int32? {
+        while true {
+            #if canImport(Glibc)
+            let fd = Glibc.accept(listener, nil, nil)
+            #else
+            let fd = Darwin.accept(listener, nil, nil)
+            #endif
+            if fd >= 0 { return fd }
+            if errno == EINTR || errno == ECONNABORTED { continue }
+            close(listener)
+            return nil
+        }
+    }
 }
