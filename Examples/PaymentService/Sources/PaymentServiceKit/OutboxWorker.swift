@@ -59,7 +59,7 @@ final class OutboxWorker: Service {
                     logger.warning("cannot drain for now; retrying with backoff until it works again", metadata: ["cause": "\(error)"])
                 }
                 health?.workerRetrying(error)
-                wait = min(.seconds(30), .seconds(1) * Double(1 << min(failures - 1, 5)))
+                wait = Self.retryBackoff.baseDelay(forRetry: failures)
             }
             health?.beat(quietFor: wait)
             guard wait > .zero else { continue }
@@ -88,6 +88,10 @@ final class OutboxWorker: Service {
         }
         return await outbox.wait(after: step)
     }
+
+    /// The wait before retrying a step a retry can fix (the store, the login endpoint): 1 s
+    /// doubling to 30 s, the same for the subscriber's enqueues (``EventWorker``).
+    static let retryBackoff = Backoff(initial: .seconds(1), multiplier: 2, maximum: .seconds(30), jitter: .none)
 
     /// Whether retrying cannot fix `error`: the app's credentials refused, a credential store
     /// that is not this app's, a batch refused as a whole, an invalid argument, cancellation.

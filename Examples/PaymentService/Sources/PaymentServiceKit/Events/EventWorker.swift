@@ -13,7 +13,7 @@ import Synchronization
 /// result is enqueued again under the same external id: an update in the org, not a duplicate.
 ///
 /// The outbox's store failing (PostgreSQL restarted, a full disk) does not stop the
-/// subscription: the enqueue is retried with backoff (1 s doubling to 30 s), `/ready` says so,
+/// subscription: the enqueue is retried with the worker's backoff (1 s doubling to 30 s), `/ready` says so,
 /// and the stream waits (its pending request stays; Salesforce keeps it open while one is).
 /// A graceful shutdown ends the run; the event in hand, if its result is not enqueued yet, comes
 /// again on the next start.
@@ -69,7 +69,7 @@ final class EventWorker: Service {
                 }
                 health?.workerRetrying(error)
                 counts.withLock { $0.enqueueRetries += 1 }
-                try await clock.sleep(for: min(.seconds(30), .seconds(1) * Double(1 << min(failures - 1, 5))))
+                try await clock.sleep(for: OutboxWorker.retryBackoff.baseDelay(forRetry: failures))
             }
         }
         if failures > 0 { health?.workerRecovered() }
