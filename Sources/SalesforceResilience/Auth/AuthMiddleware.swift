@@ -15,7 +15,7 @@ import Foundation
 /// ``AuthenticationError/sessionRejectedAfterRefresh(operation:)``, never another refresh. A
 /// provider that cannot refresh (a fixed token) fails at once with
 /// ``AuthenticationError/tokenRejected(operation:)``.
-public struct AuthMiddleware: Middleware {
+public struct AuthMiddleware: Middleware, FusedMiddleware {
     /// The token store.
     public let tokens: TokenStore
     /// The instance requests are addressed to, or `nil` to send them as they are.
@@ -35,6 +35,11 @@ public struct AuthMiddleware: Middleware {
 
     /// Authorises, sends, and handles an expired session.
     public func intercept(_ request: HTTPRequest, context: RequestContext, next: MiddlewareNext) async throws -> HTTPResponse {
+        try await handle(request, context, next: next)
+    }
+
+    @inline(__always)
+    func handle(_ request: HTTPRequest, _ context: RequestContext, next: ChainNext) async throws -> HTTPResponse {
         let token: AccessToken
         if let inHand = try tokens.usableToken() {
             token = inHand

@@ -102,7 +102,7 @@ public final class MetricsRecorder: Sendable {
 /// Records each call's final outcome and total latency (retries included) in a ``MetricsRecorder``,
 /// and emits it as ``ResilienceEvent/callCompleted(operation:outcome:errorCode:duration:)``.
 /// Place it outside the retry middleware.
-public struct MetricsMiddleware: Middleware {
+public struct MetricsMiddleware: Middleware, InlineMiddleware {
     /// Where figures go.
     public let recorder: MetricsRecorder
     private let clock: any ResilienceClock
@@ -117,22 +117,26 @@ public struct MetricsMiddleware: Middleware {
 
     /// Times the call and records how it ended.
     public func intercept(_ request: HTTPRequest, context: RequestContext, next: MiddlewareNext) async throws -> HTTPResponse {
-        let start = clock.now
-        do {
-            let response = try await next(request, context)
+        try await handle(request, context, next: next)
+    }
+
+    /// When the call started.
+    func before(_ request: inout HTTPRequest, _ context: inout RequestContext) -> ResilienceInstant { clock.now }
+
+    func succeeded(_ response: HTTPResponse, _ start: ResilienceInstant, _ context: RequestContext) {
+        let latency = clock.now - start
+        recorder.recordCall(latency: latency, failure: nil)
+        events.emit(.callCompleted(operation: context.operation, outcome: nil, errorCode: nil, duration: latency))
+    }
+
+    func failed(_ error: any Error, _ start: ResilienceInstant, _ context: RequestContext) -> any Error {
+        let category = FailureCategory(of: error)
+        if category != .cancelled {
             let latency = clock.now - start
-            recorder.recordCall(latency: latency, failure: nil)
-            events.emit(.callCompleted(operation: context.operation, outcome: nil, errorCode: nil, duration: latency))
-            return response
-        } catch {
-            let category = FailureCategory(of: error)
-            if category != .cancelled {
-                let latency = clock.now - start
-                let code = (error as? SalesforceError)?.errorCode
-                recorder.recordCall(latency: latency, failure: category, errorCode: code)
-                events.emit(.callCompleted(operation: context.operation, outcome: category, errorCode: code, duration: latency))
-            }
-            throw error
+            let code = (error as? SalesforceError)?.errorCode
+            recorder.recordCall(latency: latency, failure: category, errorCode: code)
+            events.emit(.callCompleted(operation: context.operation, outcome: category, errorCode: code, duration: latency))
         }
+        return error
     }
 }

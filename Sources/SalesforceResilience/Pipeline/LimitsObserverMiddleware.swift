@@ -2,7 +2,7 @@
 /// ``APIBudgetGuard``, and tells the guard about 403 `REQUEST_LIMIT_EXCEEDED`.
 ///
 /// Place it innermost, next to the transport, so that it sees every attempt.
-public struct LimitsObserverMiddleware: Middleware {
+public struct LimitsObserverMiddleware: Middleware, InlineMiddleware {
     /// Where usage is recorded.
     public let budget: APIBudgetGuard
 
@@ -11,15 +11,21 @@ public struct LimitsObserverMiddleware: Middleware {
 
     /// Passes the request on and records the usage header of the answer.
     public func intercept(_ request: HTTPRequest, context: RequestContext, next: MiddlewareNext) async throws -> HTTPResponse {
-        do {
-            let response = try await next(request, context)
-            observe(response.headers)
-            return response
-        } catch let error as SalesforceError {
+        try await handle(request, context, next: next)
+    }
+
+    func before(_ request: inout HTTPRequest, _ context: inout RequestContext) {}
+
+    func succeeded(_ response: HTTPResponse, _ ticket: Void, _ context: RequestContext) {
+        observe(response.headers)
+    }
+
+    func failed(_ error: any Error, _ ticket: Void, _ context: RequestContext) -> any Error {
+        if let error = error as? SalesforceError {
             let usage = observe(error.headers)
             if error.category == .apiLimitExceeded { budget.recordLimitExceeded(usage) }
-            throw error
         }
+        return error
     }
 
     @discardableResult

@@ -49,27 +49,26 @@ public struct Pipeline: Sendable {
         middleware: [any Middleware], transport: any HTTPTransport, classifier: OutcomeClassifier = OutcomeClassifier(),
         clock: (any ResilienceClock)? = nil, minimumAttemptTime: Duration = .zero
     ) {
+        self.init(middleware: middleware, transport: transport, classifier: classifier, clock: clock,
+                  minimumAttemptTime: minimumAttemptTime) { attempt in
+            let chain = DynamicLink(middleware, inner: attempt)
+            return { request, context in try await chain.send(request, context) }
+        }
+    }
+
+    /// A pipeline whose chain `link` builds in front of the attempt: the standard chain passes its
+    /// layers as known types, so the compiler fuses them.
+    init(
+        middleware: [any Middleware], transport: any HTTPTransport, classifier: OutcomeClassifier,
+        clock: (any ResilienceClock)?, minimumAttemptTime: Duration, link: (AttemptLink) -> MiddlewareNext
+    ) {
         self.middleware = middleware
         self.transport = transport
         self.classifier = classifier
         self.clock = clock
         self.minimumAttemptTime = minimumAttemptTime
         let attempt = Self.attempt(transport, clock: clock, minimum: max(.zero, minimumAttemptTime))
-        var next: MiddlewareNext = { request, context in
-            try Task.checkCancellation()
-            let response = try await attempt(request, context)
-            if let failure = classifier.error(for: response, operation: context.operation) {
-                throw failure
-            }
-            return response
-        }
-        for layer in middleware.reversed() {
-            let inner = next
-            next = { request, context in
-                try await layer.intercept(request, context: context, next: inner)
-            }
-        }
-        self.chain = next
+        self.chain = link(AttemptLink(attempt: attempt, classifier: classifier))
     }
 
     /// Sends `request` through the chain.

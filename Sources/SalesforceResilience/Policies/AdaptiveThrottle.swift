@@ -85,8 +85,12 @@ public final class AdaptiveThrottle: Sendable {
     /// (the outbox's writes) wait only behind other critical ones: each moves the line of normal
     /// requests back by one slot instead, so that queued reads never hold up a write.
     public func acquire(before deadline: ResilienceInstant? = nil, priority: RequestContext.Priority = .normal) -> Duration? {
-        let now = clock.now
-        return state.withLock { state in
+        acquire(before: deadline, priority: priority, now: clock.now)
+    }
+
+    /// ``acquire(before:priority:)`` at `now`, read by the caller.
+    func acquire(before deadline: ResilienceInstant?, priority: RequestContext.Priority, now: ResilienceInstant) -> Duration? {
+        state.withLock { state in
             roll(&state, to: now)
             guard let rate = state.rate else {
                 state.sentThisWindow += 1
@@ -152,9 +156,10 @@ public final class AdaptiveThrottle: Sendable {
 
     /// A request went through: raise the rate with the time passed, or lift the limit.
     public func recordSuccess() {
-        let now = clock.now
+        let clock = self.clock
         let changed: Double?? = state.withLock { state in
             guard let rate = state.rate else { return nil }
+            let now = clock.now  // only while a rate is set: every request records
             if let last = state.lastDecrease, now - last >= options.liftAfter {
                 state.rate = nil
                 return .some(nil)

@@ -1,7 +1,7 @@
 /// Paces each attempt through the client's ``AdaptiveThrottle`` and tells it what Salesforce
 /// answered: throttling answers lower the rate, the rest raise it again. Sits inside the retry,
 /// so a retried attempt takes a slot like any other.
-public struct AdaptiveThrottleMiddleware: Middleware {
+public struct AdaptiveThrottleMiddleware: Middleware, FusedMiddleware {
     /// The throttle, one per client.
     public let throttle: AdaptiveThrottle
     private let clock: any ResilienceClock
@@ -18,8 +18,13 @@ public struct AdaptiveThrottleMiddleware: Middleware {
 
     /// Waits for a slot, sends, and reports the outcome.
     public func intercept(_ request: HTTPRequest, context: RequestContext, next: MiddlewareNext) async throws -> HTTPResponse {
+        try await handle(request, context, next: next)
+    }
+
+    @inline(__always)
+    func handle(_ request: HTTPRequest, _ context: RequestContext, next: ChainNext) async throws -> HTTPResponse {
         let now = clock.now
-        guard let wait = throttle.acquire(before: context.deadline.map { $0 + (.zero - minimumAttemptTime) }, priority: context.priority) else {
+        guard let wait = throttle.acquire(before: context.deadline.map { $0 + (.zero - minimumAttemptTime) }, priority: context.priority, now: now) else {
             // The slot would come after the call's deadline: fail now, and leave the slot to others.
             throw DeadlineExceededError(operation: context.operation, deadline: context.deadline ?? now)
         }

@@ -47,8 +47,8 @@ public final class CircuitBreaker: Sendable {
     /// Admits a call or throws ``CircuitOpenError``.
     /// - Returns: whether the call is a half-open probe; pass it to ``record(_:probe:)``.
     public func acquire(operation: String) throws -> Bool {
-        let now = clock.now
-        let permission = transition { $0.acquire(now: now) }
+        let clock = self.clock
+        let permission = transition { $0.acquire(now: clock.now) }
         switch permission {
         case .allowed(let probe):
             return probe

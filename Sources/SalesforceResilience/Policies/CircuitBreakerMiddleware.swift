@@ -9,7 +9,7 @@
 /// by the throttle, cut by its deadline before an answer, failed at the token endpoint or the
 /// credential store, cancelled — is neither a success nor a failure: a half-open probe that was
 /// never sent does not close the breaker, and a busy token store does not open it.
-public struct CircuitBreakerMiddleware: Middleware {
+public struct CircuitBreakerMiddleware: Middleware, InlineMiddleware {
     /// The breakers, one per host.
     public let registry: CircuitBreakerRegistry
     private let clock: any ResilienceClock
@@ -24,16 +24,22 @@ public struct CircuitBreakerMiddleware: Middleware {
 
     /// Admits, sends and records.
     public func intercept(_ request: HTTPRequest, context: RequestContext, next: MiddlewareNext) async throws -> HTTPResponse {
+        try await handle(request, context, next: next)
+    }
+
+    /// The host's breaker admits the call (`probe` when it is a half-open probe) or throws.
+    func before(_ request: inout HTTPRequest, _ context: inout RequestContext) throws -> (breaker: CircuitBreaker, probe: Bool) {
         let breaker = registry.breaker(for: request.url.host(percentEncoded: true) ?? "unknown-host")
-        let probe = try breaker.acquire(operation: context.operation)
-        do {
-            let response = try await next(request, context)
-            breaker.record(.success, probe: probe)
-            return response
-        } catch {
-            breaker.record(outcome(of: error), probe: probe)
-            throw error
-        }
+        return (breaker, try breaker.acquire(operation: context.operation))
+    }
+
+    func succeeded(_ response: HTTPResponse, _ ticket: (breaker: CircuitBreaker, probe: Bool), _ context: RequestContext) {
+        ticket.breaker.record(.success, probe: ticket.probe)
+    }
+
+    func failed(_ error: any Error, _ ticket: (breaker: CircuitBreaker, probe: Bool), _ context: RequestContext) -> any Error {
+        ticket.breaker.record(outcome(of: error), probe: ticket.probe)
+        return error
     }
 
     /// What `error` says about the server.

@@ -35,14 +35,16 @@ struct CircuitBreakerStateMachine: Sendable {
     init(options: CircuitBreakerOptions) { self.options = options }
 
     /// Asks to send a call at `now`; may move open → half-open.
-    mutating func acquire(now: ResilienceInstant) -> Permission {
+    ///
+    /// `now` is read only when the answer depends on it (an open breaker whose break may be over).
+    mutating func acquire(now: @autoclosure () -> ResilienceInstant) -> Permission {
         switch state {
         case .closed:
             return .allowed(probe: false)
         case .isolated:
             return .rejected(retryAt: nil, state: .isolated)
         case .open:
-            guard let openUntil, now >= openUntil else { return .rejected(retryAt: openUntil, state: .open) }
+            guard let openUntil, now() >= openUntil else { return .rejected(retryAt: openUntil, state: .open) }
             state = .halfOpen
             probesInFlight = 0
             fallthrough

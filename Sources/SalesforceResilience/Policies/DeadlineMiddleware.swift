@@ -11,7 +11,7 @@
 /// call. The standard chain of ``SalesforceClient`` turns that off: there every wait inside is already
 /// bounded by the deadline (retry and throttle waits, the token fetch in ``AuthMiddleware``) and
 /// the ``Pipeline`` bounds each attempt, so a call runs inline.
-public struct DeadlineMiddleware: Middleware {
+public struct DeadlineMiddleware: Middleware, FusedMiddleware {
     /// The time budget for a call. Default 120 s.
     public let timeout: Duration
     /// Whether the rest of the chain is raced against the deadline. `false` is only for chains
@@ -28,22 +28,35 @@ public struct DeadlineMiddleware: Middleware {
 
     /// Sets the deadline and passes the request on.
     public func intercept(_ request: HTTPRequest, context: RequestContext, next: MiddlewareNext) async throws -> HTTPResponse {
+        try await handle(request, context, next: next)
+    }
+
+    @inline(__always)
+    func handle(_ request: HTTPRequest, _ context: RequestContext, next: ChainNext) async throws -> HTTPResponse {
+        var limited = context
+        let deadline = try limit(&limited)
+        if !racesChain { return try await next(request, limited) }
+        let operation = context.operation
+        let clock = self.clock
+        let inner = limited
+        return try await withoutActuallyEscaping(next) { next in
+            try await withTimeLimit(at: deadline, clock: clock, expired: {
+                DeadlineExceededError(operation: operation, deadline: deadline, cutAttemptInFlight: true)
+            }) {
+                try await next(request, inner)
+            }
+        }
+    }
+
+    /// Sets the context's deadline; refuses once it has passed.
+    private func limit(_ context: inout RequestContext) throws -> ResilienceInstant {
         let now = clock.now
         let timeout = self.timeout.atLeast(OptionLimits.timeout)
         let deadline = min(context.deadline ?? now + timeout, now + timeout)
-        let operation = context.operation
         guard now < deadline else {
-            throw DeadlineExceededError(operation: operation, deadline: deadline)
+            throw DeadlineExceededError(operation: context.operation, deadline: deadline)
         }
-        var limited = context
-        limited.deadline = deadline
-        if !racesChain { return try await next(request, limited) }
-        let clock = self.clock
-        let inner = limited
-        return try await withTimeLimit(at: deadline, clock: clock, expired: {
-            DeadlineExceededError(operation: operation, deadline: deadline, cutAttemptInFlight: true)
-        }) {
-            try await next(request, inner)
-        }
+        context.deadline = deadline
+        return deadline
     }
 }

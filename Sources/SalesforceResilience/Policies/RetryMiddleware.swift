@@ -7,7 +7,7 @@
 /// 3. No tokens in the ``RetryBudget`` → `budgetExhausted`.
 /// 4. Otherwise wait `Retry-After` (clamped to ``RetryPolicy/maxRetryAfter``) or the jittered
 ///    backoff, and try again. Cancelling the task ends the wait at once.
-public struct RetryMiddleware: Middleware {
+public struct RetryMiddleware: Middleware, FusedMiddleware {
     /// The policy.
     public let policy: RetryPolicy
     /// The shared budget.
@@ -42,6 +42,11 @@ public struct RetryMiddleware: Middleware {
 
     /// Sends the request, retrying as described above.
     public func intercept(_ request: HTTPRequest, context: RequestContext, next: MiddlewareNext) async throws -> HTTPResponse {
+        try await handle(request, context, next: next)
+    }
+
+    @inline(__always)
+    func handle(_ request: HTTPRequest, _ context: RequestContext, next: ChainNext) async throws -> HTTPResponse {
         var context = context
         var lastRetryCost: Int?
         var retries = 0
