@@ -2,15 +2,17 @@ import Foundation
 
 /// The real clock: `ContinuousClock` for waits, the system date for calendar time.
 public struct SystemClock: ResilienceClock {
-    private static let clock = ContinuousClock()
-    private static let origin = ContinuousClock.now
+    private static let sharedOrigin = ContinuousClock.now
+    /// The shared origin, kept by each instance so that reading the time skips the global's
+    /// once-check (every request reads the clock several times).
+    private let origin: ContinuousClock.Instant
 
     /// Creates the system clock. Every instance shares one origin, so instants compare across them.
-    public init() {}
+    public init() { origin = Self.sharedOrigin }
 
     /// Time since the process first used the clock.
     public var now: ResilienceInstant {
-        ResilienceInstant(sinceOrigin: Self.origin.duration(to: Self.clock.now))
+        ResilienceInstant(sinceOrigin: origin.duration(to: .now))
     }
 
     /// The system date.
@@ -18,6 +20,6 @@ public struct SystemClock: ResilienceClock {
 
     /// Sleeps on `ContinuousClock`; throws `CancellationError` on cancellation.
     public func sleep(until deadline: ResilienceInstant) async throws {
-        try await Self.clock.sleep(until: Self.origin.advanced(by: deadline.sinceOrigin), tolerance: nil)
+        try await ContinuousClock().sleep(until: origin.advanced(by: deadline.sinceOrigin), tolerance: nil)
     }
 }

@@ -76,12 +76,23 @@ public struct HTTPHeaders: Sendable, Hashable, Sequence, ExpressibleByDictionary
     }
 
     /// Case-insensitive name comparison, looked up on every header read: ASCII bytes are
-    /// compared in place, and only a name with non-ASCII bytes pays for `lowercased()`.
+    /// compared in place (on the strings' own storage when they have it), and only a name with
+    /// non-ASCII bytes pays for `lowercased()`.
     private static func same(_ a: String, _ b: String) -> Bool {
         let (x, y) = (a.utf8, b.utf8)
         guard x.count == y.count else { return false }
+        let inPlace = x.withContiguousStorageIfAvailable { p in
+            y.withContiguousStorageIfAvailable { q in sameASCII(p, q) }
+        }
+        let verdict = (inPlace ?? nil) ?? sameASCII(x, y)
+        return verdict ?? (a.lowercased() == b.lowercased())
+    }
+
+    /// Whether two names of equal length match ignoring ASCII case; `nil` when a byte is not ASCII.
+    @inline(__always)
+    private static func sameASCII<C: Collection<UInt8>>(_ x: C, _ y: C) -> Bool? {
         for (p, q) in zip(x, y) where p != q {
-            if p >= 0x80 || q >= 0x80 { return a.lowercased() == b.lowercased() }
+            if p >= 0x80 || q >= 0x80 { return nil }
             if p | 0x20 != q | 0x20 || !(UInt8(ascii: "a")...UInt8(ascii: "z")).contains(p | 0x20) { return false }
         }
         return true
