@@ -32,6 +32,9 @@ public struct AccessToken: Sendable, Hashable, CustomStringConvertible, CustomDe
         self.refreshToken = refreshToken
     }
 
+    /// `Authorization`'s value for a token: `Bearer <value>`.
+    static func authorization(for value: String) -> String { "Bearer " + value }
+
     /// The token with its value redacted.
     public var description: String {
         "AccessToken(\(Redaction.placeholder), instance: \(instanceURL.map(Redaction.redactURL) ?? "none"))"

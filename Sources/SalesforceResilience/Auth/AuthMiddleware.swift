@@ -41,25 +41,33 @@ public struct AuthMiddleware: Middleware, FusedMiddleware {
     @inline(__always)
     func handle(_ request: HTTPRequest, _ context: RequestContext, next: ChainNext) async throws -> HTTPResponse {
         let token: AccessToken
-        if let inHand = try tokens.usableToken() {
-            token = inHand
+        let authorization: String
+        var confirmed = false
+        if let inHand = try tokens.usableAuthorization() {
+            (token, authorization, confirmed) = inHand
         } else {
             token = try await bounded(context) { tokens in try await tokens.token() }
+            authorization = AccessToken.authorization(for: token.value)
         }
         do {
-            let response = try await next(authorised(request, token), context)
-            tokens.confirm(token)
+            let response = try await next(authorised(request, token, authorization), context)
+            if !confirmed { tokens.confirm(token) }
             return response
         } catch let error as SalesforceError where error.category == .sessionExpired {
-            guard tokens.provider.canRefresh else { throw AuthenticationError.tokenRejected(operation: context.operation) }
-            let fresh = try await bounded(context) { tokens in try await tokens.refresh(replacing: token) }
-            do {
-                let response = try await next(authorised(request, fresh), context)
-                tokens.confirm(fresh)
-                return response
-            } catch let again as SalesforceError where again.category == .sessionExpired {
-                throw AuthenticationError.sessionRejectedAfterRefresh(operation: context.operation)
-            }
+            return try await replay(request, context, refreshing: token, next: next)
+        }
+    }
+
+    /// After a 401: one refresh, shared with every caller that saw it, and one replay.
+    private func replay(_ request: HTTPRequest, _ context: RequestContext, refreshing token: AccessToken, next: ChainNext) async throws -> HTTPResponse {
+        guard tokens.provider.canRefresh else { throw AuthenticationError.tokenRejected(operation: context.operation) }
+        let fresh = try await bounded(context) { tokens in try await tokens.refresh(replacing: token) }
+        do {
+            let response = try await next(authorised(request, fresh, AccessToken.authorization(for: fresh.value)), context)
+            tokens.confirm(fresh)
+            return response
+        } catch let again as SalesforceError where again.category == .sessionExpired {
+            throw AuthenticationError.sessionRejectedAfterRefresh(operation: context.operation)
         }
     }
 
@@ -75,9 +83,9 @@ public struct AuthMiddleware: Middleware, FusedMiddleware {
         }
     }
 
-    private func authorised(_ request: HTTPRequest, _ token: AccessToken) -> HTTPRequest {
+    private func authorised(_ request: HTTPRequest, _ token: AccessToken, _ authorization: String) -> HTTPRequest {
         var request = request
-        request.headers["Authorization"] = "Bearer " + token.value
+        request.headers["Authorization"] = authorization
         if let instancePrefix, let instance = token.instanceURL, instance != instanceURL {
             let target = instance.baseText
             if target != instancePrefix, let moved = Self.readdress(request.url, from: instancePrefix, to: target) {

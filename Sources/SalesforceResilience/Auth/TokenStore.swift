@@ -26,11 +26,23 @@ public actor TokenStore {
     private nonisolated let held = Lock<Held>(Held())
     private struct Held {
         var token: AccessToken?
+        /// `Authorization`'s value for `token`, built once rather than on every request.
+        var authorization: String?
+        /// The last token a request succeeded with (``confirm(_:)``): outside the actor so that
+        /// confirming costs a lock, not a hop, and beside `token` so that a request can see in
+        /// the same look that its token needs no confirming.
+        var proven: String?
         var hold: (until: ResilienceInstant, error: AuthenticationError)?
     }
     private var current: AccessToken? {
         get { held.withLock { $0.token } }
-        set { held.withLock { $0.token = newValue } }
+        set {
+            let authorization = newValue.map { AccessToken.authorization(for: $0.value) }
+            held.withLock { held in
+                held.token = newValue
+                held.authorization = authorization
+            }
+        }
     }
     /// The value of a token dropped by ``invalidate()``: the next fetch must not return it.
     private var dropped: String?
@@ -47,9 +59,6 @@ public actor TokenStore {
     /// refresh token the next refresh presents, and what the background write keeps retrying.
     private var unsaved: UnsavedCredential?
     private var saving: Task<Void, Never>?
-    /// The last token a request succeeded with (``confirm(_:)``), outside the actor so that
-    /// confirming costs a lock, not a hop.
-    private nonisolated let proven = Lock<String?>(nil)
 
     /// Creates a store.
     ///
@@ -76,9 +85,18 @@ public actor TokenStore {
     ///
     /// - Throws: the guard's error while a refresh loop or a refusal holds, as ``token()`` does.
     public nonisolated func usableToken() throws -> AccessToken? {
-        let (token, hold) = held.withLock { ($0.token, $0.hold) }
+        try usableAuthorization()?.token
+    }
+
+    /// ``usableToken()`` with its `Authorization` value, and whether a request has already
+    /// succeeded with it (then ``confirm(_:)`` has nothing to do).
+    nonisolated func usableAuthorization() throws -> (token: AccessToken, authorization: String, confirmed: Bool)? {
+        let (token, authorization, confirmed, hold) = held.withLock { held in
+            (held.token, held.authorization, held.token != nil && held.token?.value == held.proven, held.hold)
+        }
         if let hold, clock.now < hold.until { throw hold.error }
-        return token
+        guard let token, let authorization else { return nil }
+        return (token, authorization, confirmed)
     }
 
     /// The current token: this process's, the shared store's, or a new fetch.
@@ -98,7 +116,7 @@ public actor TokenStore {
             current = nil
             dropped = stale.value
             do {
-                try refreshGuard.rejected(proven: proven.withLock { $0 == stale.value }, now: now)
+                try refreshGuard.rejected(proven: held.withLock { $0.proven == stale.value }, now: now)
             } catch {
                 events.emit(.tokenRefreshFailed(reason: .authenticationFailed))
                 throw error
@@ -109,7 +127,7 @@ public actor TokenStore {
 
     /// Records that a request succeeded with `token`: it is no part of a refresh loop.
     public nonisolated func confirm(_ token: AccessToken) {
-        proven.withLock { if $0 != token.value { $0 = token.value } }
+        held.withLock { if $0.proven != token.value { $0.proven = token.value } }
     }
 
     /// Whether a token issued by the token endpoint is held only in memory because the shared

@@ -121,7 +121,7 @@ public struct MetricsMiddleware: Middleware, InlineMiddleware {
     }
 
     /// When the call started.
-    func before(_ request: inout HTTPRequest, _ context: inout RequestContext) -> ResilienceInstant { clock.now }
+    func before(_ request: HTTPRequest, _ context: RequestContext) -> ResilienceInstant { clock.now }
 
     func succeeded(_ response: HTTPResponse, _ start: ResilienceInstant, _ context: RequestContext) {
         let latency = clock.now - start

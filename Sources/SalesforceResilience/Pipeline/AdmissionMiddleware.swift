@@ -17,7 +17,7 @@ public struct AdmissionMiddleware: Middleware, InlineMiddleware {
         try await handle(request, context, next: next)
     }
 
-    func before(_ request: inout HTTPRequest, _ context: inout RequestContext) throws {
+    func before(_ request: HTTPRequest, _ context: RequestContext) throws {
         let mode = modes.mode
         guard mode.admits(context.priority) else {
             throw AdmissionError(reason: .mode(mode), operation: context.operation)

@@ -17,8 +17,9 @@ protocol InlineMiddleware: FusedMiddleware {
     /// What `before` hands to the stages after the call (a start time, a probe flag).
     associatedtype Ticket
 
-    /// Before the rest of the chain: may change the request or context, or refuse by throwing.
-    func before(_ request: inout HTTPRequest, _ context: inout RequestContext) throws -> Ticket
+    /// Before the rest of the chain: may refuse by throwing. (A layer that changes the request
+    /// or context is not an inline one.)
+    func before(_ request: HTTPRequest, _ context: RequestContext) throws -> Ticket
 
     /// After the rest of the chain answered.
     func succeeded(_ response: HTTPResponse, _ ticket: Ticket, _ context: RequestContext)
@@ -31,8 +32,13 @@ extension InlineMiddleware {
     /// The two stages around `next`.
     @inline(__always)
     func handle(_ request: HTTPRequest, _ context: RequestContext, next: ChainNext) async throws -> HTTPResponse {
-        var (request, context) = (request, context)
-        let ticket = try before(&request, &context)
+        try await handle(request, context, ticket: try before(request, context), next: next)
+    }
+
+    /// The stage after `next`, for a caller that did what `before` does itself (the standard
+    /// chain reads the clock once for the call's metrics and its deadline).
+    @inline(__always)
+    func handle(_ request: HTTPRequest, _ context: RequestContext, ticket: Ticket, next: ChainNext) async throws -> HTTPResponse {
         let response: HTTPResponse
         do {
             response = try await next(request, context)

@@ -14,7 +14,7 @@ public struct LimitsObserverMiddleware: Middleware, InlineMiddleware {
         try await handle(request, context, next: next)
     }
 
-    func before(_ request: inout HTTPRequest, _ context: inout RequestContext) {}
+    func before(_ request: HTTPRequest, _ context: RequestContext) {}
 
     func succeeded(_ response: HTTPResponse, _ ticket: Void, _ context: RequestContext) {
         observe(response.headers)

@@ -51,8 +51,7 @@ public struct Pipeline: Sendable {
     ) {
         self.init(middleware: middleware, transport: transport, classifier: classifier, clock: clock,
                   minimumAttemptTime: minimumAttemptTime) { attempt in
-            let chain = DynamicLink(middleware, inner: attempt)
-            return { request, context in try await chain.send(request, context) }
+            Self.chain(middleware, over: { request, context in try await attempt.send(request, context) })
         }
     }
 
@@ -67,8 +66,14 @@ public struct Pipeline: Sendable {
         self.classifier = classifier
         self.clock = clock
         self.minimumAttemptTime = minimumAttemptTime
-        let attempt = Self.attempt(transport, clock: clock, minimum: max(.zero, minimumAttemptTime))
-        self.chain = link(AttemptLink(attempt: attempt, classifier: classifier))
+        self.chain = link(AttemptLink(transport: transport, classifier: classifier, clock: clock, minimum: max(.zero, minimumAttemptTime)))
+    }
+
+    /// `middleware`, outermost first, in front of `inner`.
+    static func chain(_ middleware: [any Middleware], over inner: @escaping MiddlewareNext) -> MiddlewareNext {
+        middleware.reversed().reduce(inner) { next, layer in
+            { request, context in try await layer.intercept(request, context: context, next: next) }
+        }
     }
 
     /// Sends `request` through the chain.
@@ -78,36 +83,5 @@ public struct Pipeline: Sendable {
     ///   ``CircuitOpenError``, ``DeadlineExceededError``, or `CancellationError`.
     public func send(_ request: HTTPRequest, context: RequestContext) async throws -> HTTPResponse {
         try await chain(request, context)
-    }
-
-    /// One attempt on `transport`, bounded by the context's deadline when there is a clock.
-    private static func attempt(_ transport: any HTTPTransport, clock: (any ResilienceClock)?, minimum: Duration) -> MiddlewareNext {
-        guard let clock else { return { request, _ in try await transport.send(request) } }
-        if transport.honoursRequestTimeout {
-            return { request, context in
-                guard let deadline = context.deadline else { return try await transport.send(request) }
-                let left = deadline - clock.now
-                guard left > minimum else { throw DeadlineExceededError(operation: context.operation, deadline: deadline) }
-                var request = request
-                request.timeout = min(request.timeout ?? left, left)
-                do {
-                    return try await transport.send(request)
-                } catch let error as TransportError where error.kind == .timedOut && clock.now >= deadline {
-                    throw DeadlineExceededError(operation: context.operation, deadline: deadline, cutAttemptInFlight: true)
-                }
-            }
-        }
-        return { request, context in
-            guard let deadline = context.deadline else { return try await transport.send(request) }
-            guard deadline - clock.now > minimum else {
-                throw DeadlineExceededError(operation: context.operation, deadline: deadline)
-            }
-            let operation = context.operation
-            return try await withTimeLimit(at: deadline, clock: clock, expired: {
-                DeadlineExceededError(operation: operation, deadline: deadline, cutAttemptInFlight: true)
-            }) {
-                try await transport.send(request)
-            }
-        }
     }
 }

@@ -1,3 +1,4 @@
+import Synchronization
 
 /// Watches the org's API usage and sheds non-critical work before the daily limit is reached.
 ///
@@ -34,6 +35,8 @@ public final class APIBudgetGuard: Sendable {
     /// The thresholds.
     public let options: Options
     private let state = Lock(State())
+    /// `State.shedding`, written with it under the lock and read by every request without it.
+    private let shedding = Atomic(false)
     private let events: ResilienceEventSink
 
     /// Creates a guard.
@@ -46,7 +49,7 @@ public final class APIBudgetGuard: Sendable {
     public var latest: APIUsage? { state.withLock { $0.latest } }
 
     /// Whether non-critical work is being shed.
-    public var isShedding: Bool { state.withLock { $0.shedding } }
+    public var isShedding: Bool { shedding.load(ordering: .acquiring) }
 
     /// Records a usage figure and emits threshold events.
     public func record(_ usage: APIUsage) {
@@ -67,6 +70,7 @@ public final class APIBudgetGuard: Sendable {
             }
             if shed != state.shedding {
                 state.shedding = shed
+                shedding.store(shed, ordering: .releasing)
                 emitted.append(.apiUsageThresholdCrossed(threshold: options.shedThreshold, fraction: fraction, rising: shed))
             }
         }
@@ -77,7 +81,10 @@ public final class APIBudgetGuard: Sendable {
     public func recordLimitExceeded(_ usage: APIUsage?) {
         let started = state.withLock { state -> Bool in
             state.limitHitAt = usage ?? state.latest ?? APIUsage(used: Int.max, max: 0)
-            defer { state.shedding = true }
+            defer {
+                state.shedding = true
+                shedding.store(true, ordering: .releasing)
+            }
             return !state.shedding
         }
         if started { events.emit(.apiUsageThresholdCrossed(threshold: options.shedThreshold, fraction: usage?.fraction ?? 1, rising: true)) }

@@ -30,6 +30,9 @@ struct CircuitBreakerStateMachine: Sendable {
     private(set) var openUntil: ResilienceInstant?
     private var consecutiveFailures = 0
     private var buckets: [Bucket] = []
+    /// When the newest bucket's interval ends: until then a call counts into it without the
+    /// division that finds its bucket (every call is counted).
+    private var newestBucketEnd: ResilienceInstant?
     private var probesInFlight = 0
 
     init(options: CircuitBreakerOptions) { self.options = options }
@@ -116,11 +119,16 @@ struct CircuitBreakerStateMachine: Sendable {
     }
 
     private mutating func count(failure: Bool, now: ResilienceInstant) {
+        if let end = newestBucketEnd, now < end, !buckets.isEmpty {
+            if failure { buckets[buckets.count - 1].failures += 1 } else { buckets[buckets.count - 1].successes += 1 }
+            return
+        }
         let width = options.samplingWindow.atLeast(OptionLimits.samplingWindow) / Int(Self.bucketCount)
         let index = width > .zero ? Int64(now.sinceOrigin / width) : 0
         buckets.removeAll { $0.index <= index - Self.bucketCount }
         if buckets.last?.index != index { buckets.append(Bucket(index: index)) }
         if failure { buckets[buckets.count - 1].failures += 1 } else { buckets[buckets.count - 1].successes += 1 }
+        newestBucketEnd = width > .zero ? ResilienceInstant(sinceOrigin: width * (index + 1)) : nil
     }
 
     private func ratioExceeded(now: ResilienceInstant) -> Bool {

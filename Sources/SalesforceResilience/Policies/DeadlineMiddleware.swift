@@ -33,24 +33,33 @@ public struct DeadlineMiddleware: Middleware, FusedMiddleware {
 
     @inline(__always)
     func handle(_ request: HTTPRequest, _ context: RequestContext, next: ChainNext) async throws -> HTTPResponse {
+        try await handle(request, context, now: clock.now, next: next)
+    }
+
+    /// ``handle(_:_:next:)`` with the time read by the caller.
+    @inline(__always)
+    func handle(_ request: HTTPRequest, _ context: RequestContext, now: ResilienceInstant, next: ChainNext) async throws -> HTTPResponse {
         var limited = context
-        let deadline = try limit(&limited)
+        let deadline = try limit(&limited, now: now)
         if !racesChain { return try await next(request, limited) }
+        return try await race(request, limited, until: deadline, next: next)
+    }
+
+    /// The rest of the chain raced against a timer that ends at `deadline`.
+    private func race(_ request: HTTPRequest, _ context: RequestContext, until deadline: ResilienceInstant, next: ChainNext) async throws -> HTTPResponse {
         let operation = context.operation
         let clock = self.clock
-        let inner = limited
         return try await withoutActuallyEscaping(next) { next in
             try await withTimeLimit(at: deadline, clock: clock, expired: {
                 DeadlineExceededError(operation: operation, deadline: deadline, cutAttemptInFlight: true)
             }) {
-                try await next(request, inner)
+                try await next(request, context)
             }
         }
     }
 
     /// Sets the context's deadline; refuses once it has passed.
-    private func limit(_ context: inout RequestContext) throws -> ResilienceInstant {
-        let now = clock.now
+    private func limit(_ context: inout RequestContext, now: ResilienceInstant) throws -> ResilienceInstant {
         let timeout = self.timeout.atLeast(OptionLimits.timeout)
         let deadline = min(context.deadline ?? now + timeout, now + timeout)
         guard now < deadline else {

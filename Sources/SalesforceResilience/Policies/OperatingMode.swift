@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// The operator's kill switch: how much traffic the client lets through, switchable at run time.
 public enum OperatingMode: String, Sendable, Hashable, CaseIterable {
@@ -34,24 +35,40 @@ public enum OperatingMode: String, Sendable, Hashable, CaseIterable {
 
 /// A shared, thread-safe holder of the current ``OperatingMode``.
 public final class ModeSwitch: Sendable {
-    private let current: Lock<OperatingMode>
+    /// The mode as a number: every request reads it, so without a lock.
+    private let current: Atomic<UInt8>
     private let events: ResilienceEventSink
 
     /// Creates a switch in `mode`.
     public init(_ mode: OperatingMode = .normal, events: ResilienceEventSink = .none) {
-        current = Lock(mode)
+        current = Atomic(Self.index(of: mode))
         self.events = events
     }
 
     /// The mode now; setting it takes effect for the next request, requests in flight finish.
     public var mode: OperatingMode {
-        get { current.withLock { $0 } }
+        get { Self.mode(at: current.load(ordering: .acquiring)) }
         set {
-            let old = current.withLock { mode in
-                defer { mode = newValue }
-                return mode
-            }
+            let old = Self.mode(at: current.exchange(Self.index(of: newValue), ordering: .acquiringAndReleasing))
             if old != newValue { events.emit(.modeChanged(from: old, to: newValue)) }
+        }
+    }
+
+    private static func index(of mode: OperatingMode) -> UInt8 {
+        switch mode {
+        case .normal: 0
+        case .criticalOnly: 1
+        case .fallback: 2
+        case .paused: 3
+        }
+    }
+
+    private static func mode(at index: UInt8) -> OperatingMode {
+        switch index {
+        case 1: .criticalOnly
+        case 2: .fallback
+        case 3: .paused
+        default: .normal
         }
     }
 }
