@@ -40,21 +40,19 @@ public struct AuthMiddleware: Middleware, FusedMiddleware {
 
     @inline(__always)
     func handle(_ request: HTTPRequest, _ context: RequestContext, next: ChainNext) async throws -> HTTPResponse {
-        let token: AccessToken
-        let authorization: String
+        let inHand: TokenInHand
         var confirmed = false
-        if let inHand = try tokens.usableAuthorization() {
-            (token, authorization, confirmed) = inHand
+        if let (held, proven) = try tokens.usableAuthorization() {
+            (inHand, confirmed) = (held, proven)
         } else {
-            token = try await bounded(context) { tokens in try await tokens.token() }
-            authorization = AccessToken.authorization(for: token.value)
+            inHand = TokenInHand(try await bounded(context) { tokens in try await tokens.token() })
         }
         do {
-            let response = try await next(authorised(request, token, authorization), context)
-            if !confirmed { tokens.confirm(token) }
+            let response = try await next(authorised(request, inHand), context)
+            if !confirmed { tokens.confirm(inHand.token) }
             return response
         } catch let error as SalesforceError where error.category == .sessionExpired {
-            return try await replay(request, context, refreshing: token, next: next)
+            return try await replay(request, context, refreshing: inHand.token, next: next)
         }
     }
 
@@ -63,7 +61,7 @@ public struct AuthMiddleware: Middleware, FusedMiddleware {
         guard tokens.provider.canRefresh else { throw AuthenticationError.tokenRejected(operation: context.operation) }
         let fresh = try await bounded(context) { tokens in try await tokens.refresh(replacing: token) }
         do {
-            let response = try await next(authorised(request, fresh, AccessToken.authorization(for: fresh.value)), context)
+            let response = try await next(authorised(request, TokenInHand(fresh)), context)
             tokens.confirm(fresh)
             return response
         } catch let again as SalesforceError where again.category == .sessionExpired {
@@ -83,10 +81,10 @@ public struct AuthMiddleware: Middleware, FusedMiddleware {
         }
     }
 
-    private func authorised(_ request: HTTPRequest, _ token: AccessToken, _ authorization: String) -> HTTPRequest {
+    private func authorised(_ request: HTTPRequest, _ inHand: TokenInHand) -> HTTPRequest {
         var request = request
-        request.headers["Authorization"] = authorization
-        if let instancePrefix, let instance = token.instanceURL, instance != instanceURL {
+        request.headers["Authorization"] = inHand.authorization
+        if let instancePrefix, let instance = inHand.token.instanceURL, instance != instanceURL {
             let target = instance.baseText
             if target != instancePrefix, let moved = Self.readdress(request.url, from: instancePrefix, to: target) {
                 request.url = moved

@@ -25,9 +25,7 @@ public actor TokenStore {
     /// ``usableToken()`` read them without a hop.
     private nonisolated let held = Lock<Held>(Held())
     private struct Held {
-        var token: AccessToken?
-        /// `Authorization`'s value for `token`, built once rather than on every request.
-        var authorization: String?
+        var token: TokenInHand?
         /// The last token a request succeeded with (``confirm(_:)``): outside the actor so that
         /// confirming costs a lock, not a hop, and beside `token` so that a request can see in
         /// the same look that its token needs no confirming.
@@ -35,13 +33,10 @@ public actor TokenStore {
         var hold: (until: ResilienceInstant, error: AuthenticationError)?
     }
     private var current: AccessToken? {
-        get { held.withLock { $0.token } }
+        get { held.withLock { $0.token?.token } }
         set {
-            let authorization = newValue.map { AccessToken.authorization(for: $0.value) }
-            held.withLock { held in
-                held.token = newValue
-                held.authorization = authorization
-            }
+            let inHand = newValue.map(TokenInHand.init)
+            held.withLock { $0.token = inHand }
         }
     }
     /// The value of a token dropped by ``invalidate()``: the next fetch must not return it.
@@ -78,25 +73,24 @@ public actor TokenStore {
     }
 
     /// The token in hand, without waiting; `nil` when a call must fetch one (``token()``).
-    public nonisolated var cachedToken: AccessToken? { held.withLock { $0.token } }
+    public nonisolated var cachedToken: AccessToken? { held.withLock { $0.token?.token } }
 
     /// The token in hand if ``token()`` would return it without waiting; `nil` when a call must
     /// go through ``token()``. Costs a lock, not an actor hop: every request asks.
     ///
     /// - Throws: the guard's error while a refresh loop or a refusal holds, as ``token()`` does.
     public nonisolated func usableToken() throws -> AccessToken? {
-        try usableAuthorization()?.token
+        try usableAuthorization()?.inHand.token
     }
 
     /// ``usableToken()`` with its `Authorization` value, and whether a request has already
     /// succeeded with it (then ``confirm(_:)`` has nothing to do).
-    nonisolated func usableAuthorization() throws -> (token: AccessToken, authorization: String, confirmed: Bool)? {
-        let (token, authorization, confirmed, hold) = held.withLock { held in
-            (held.token, held.authorization, held.token != nil && held.token?.value == held.proven, held.hold)
+    nonisolated func usableAuthorization() throws -> (inHand: TokenInHand, confirmed: Bool)? {
+        let (inHand, confirmed, hold) = held.withLock { held in
+            (held.token, held.token != nil && held.token?.token.value == held.proven, held.hold)
         }
         if let hold, clock.now < hold.until { throw hold.error }
-        guard let token, let authorization else { return nil }
-        return (token, authorization, confirmed)
+        return inHand.map { ($0, confirmed) }
     }
 
     /// The current token: this process's, the shared store's, or a new fetch.
@@ -324,5 +318,19 @@ struct SharedRefresh: Sendable {
     private func adopt(_ stored: StoredCredential) -> AccessToken {
         events.emit(.tokenAdopted(revision: stored.revision))
         return stored.token
+    }
+}
+
+/// A token in hand with its `Authorization` value, built once rather than on every request, in
+/// one reference: a request copies a pointer, not the token's six fields.
+final class TokenInHand: Sendable {
+    /// The token.
+    let token: AccessToken
+    /// `Bearer <value>`.
+    let authorization: String
+
+    init(_ token: AccessToken) {
+        self.token = token
+        self.authorization = AccessToken.authorization(for: token.value)
     }
 }

@@ -70,7 +70,7 @@ public struct APIUsage: Sendable, Hashable, CustomStringConvertible {
     }
 
     private static func parse(bytes: UnsafeBufferPointer<UInt8>) -> APIUsage? {
-        var usage: APIUsage?
+        var usage: (used: Int, max: Int)?
         var perApp: AppUsage?
         var bursts: Bursts?
         var itemStart = 0
@@ -82,8 +82,8 @@ public struct APIUsage: Sendable, Hashable, CustomStringConvertible {
             let name = trimmed[..<equals]
             var value = trimmed[trimmed.index(after: equals)...]
             if name.equalsIgnoringASCIICase("api-usage") {
-                guard let (used, max) = fraction(value) else { return nil }
-                usage = APIUsage(used: used, max: max)
+                guard let figure = fraction(value) else { return nil }
+                usage = figure
             } else if name.equalsIgnoringASCIICase("api-bursts") {
                 bursts = fraction(value).map { Bursts(used: $0.0, max: $0.1) }
             } else if name.equalsIgnoringASCIICase("per-app-api-usage") {
@@ -99,9 +99,8 @@ public struct APIUsage: Sendable, Hashable, CustomStringConvertible {
                 perApp = fraction(value).map { AppUsage(used: $0.0, max: $0.1, appName: appName) }
             }
         }
-        usage?.perApp = perApp
-        usage?.bursts = bursts
-        return usage
+        guard let usage else { return nil }
+        return APIUsage(used: usage.used, max: usage.max, perApp: perApp, bursts: bursts)
     }
 
     private static func fraction(_ text: Slice<UnsafeBufferPointer<UInt8>>) -> (Int, Int)? {

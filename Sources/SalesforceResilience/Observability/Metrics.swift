@@ -41,7 +41,7 @@ public final class MetricsRecorder: Sendable {
         var successes = 0
         var byCategory: [FailureCategory: Int] = [:]
         var byCode: [String: Int] = [:]
-        var latencies: [Int64] = []
+        var latencies: [Duration] = []
         var next = 0
         var retries = 0
         var breakerOpens = 0
@@ -55,7 +55,6 @@ public final class MetricsRecorder: Sendable {
 
     /// Records a finished call.
     public func recordCall(latency: Duration, failure: FailureCategory?, errorCode: String? = nil) {
-        let nanoseconds = latency.components.seconds * 1_000_000_000 + latency.components.attoseconds / 1_000_000_000
         state.withLock { state in
             state.calls += 1
             if let failure {
@@ -65,9 +64,9 @@ public final class MetricsRecorder: Sendable {
                 state.successes += 1
             }
             if state.latencies.count < Self.reservoirSize {
-                state.latencies.append(nanoseconds)
+                state.latencies.append(latency)
             } else {
-                state.latencies[state.next] = nanoseconds
+                state.latencies[state.next] = latency
                 state.next = (state.next + 1) % Self.reservoirSize
             }
         }
@@ -90,7 +89,7 @@ public final class MetricsRecorder: Sendable {
         func percentile(_ p: Double) -> Duration? {
             guard !sorted.isEmpty else { return nil }
             let rank = Int((p * Double(sorted.count)).rounded(.up))  // nearest rank
-            return .nanoseconds(sorted[max(0, min(sorted.count - 1, rank - 1))])
+            return sorted[max(0, min(sorted.count - 1, rank - 1))]
         }
         return MetricsSnapshot(
             calls: copy.calls, successes: copy.successes, failuresByCategory: copy.byCategory, failuresByErrorCode: copy.byCode,

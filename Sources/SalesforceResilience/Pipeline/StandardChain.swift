@@ -102,6 +102,7 @@ private struct CallStages: Sendable {
         }
     }
 
+    @inline(__always)
     func send(_ request: HTTPRequest, _ context: RequestContext) async throws -> HTTPResponse {
         try await layers.admission.handle(request, context) { request, context in
             if let callMiddleware { return try await callMiddleware(request, context) }

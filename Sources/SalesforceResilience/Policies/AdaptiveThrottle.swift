@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Settings for ``AdaptiveThrottle``.
 public struct AdaptiveThrottleOptions: Sendable, Hashable {
@@ -67,6 +68,9 @@ public final class AdaptiveThrottle: Sendable {
     private let clock: any ResilienceClock
     private let events: ResilienceEventSink
     private let state = Lock(State())
+    /// Whether `State.rate` is set: written with it under the lock, read without it by
+    /// ``recordSuccess()``, which every request calls and which has nothing to do without a rate.
+    private let limiting = Atomic(false)
 
     /// Creates a throttle on `clock`.
     public init(options: AdaptiveThrottleOptions = .default, clock: any ResilienceClock = SystemClock(), events: ResilienceEventSink = .none) {
@@ -146,6 +150,7 @@ public final class AdaptiveThrottle: Sendable {
             let current = state.rate.map { min($0, max(sent, options.minimumRate)) } ?? max(sent, options.minimumRate)
             let lowered = max(options.minimumRate, current * options.decrease)
             state.rate = lowered
+            limiting.store(true, ordering: .releasing)
             state.floor = lowered
             state.lastDecrease = now
             state.lastIncrease = now
@@ -156,12 +161,14 @@ public final class AdaptiveThrottle: Sendable {
 
     /// A request went through: raise the rate with the time passed, or lift the limit.
     public func recordSuccess() {
+        guard limiting.load(ordering: .acquiring) else { return }
         let clock = self.clock
         let changed: Double?? = state.withLock { state in
             guard let rate = state.rate else { return nil }
             let now = clock.now  // only while a rate is set: every request records
             if let last = state.lastDecrease, now - last >= options.liftAfter {
                 state.rate = nil
+                limiting.store(false, ordering: .releasing)
                 return .some(nil)
             }
             let elapsed = (now - state.lastIncrease).seconds

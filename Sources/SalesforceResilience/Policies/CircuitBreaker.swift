@@ -1,3 +1,4 @@
+import Foundation
 
 /// A circuit breaker for one key (normally one host): stops calling a server that is failing,
 /// and probes it after a pause.
@@ -92,7 +93,13 @@ public final class CircuitBreaker: Sendable {
 
 /// One ``CircuitBreaker`` per key, created on first use.
 public final class CircuitBreakerRegistry: Sendable {
-    private let breakers = Lock<[String: CircuitBreaker]>([:])
+    private struct Breakers {
+        var byKey: [String: CircuitBreaker] = [:]
+        /// The last URL's `scheme://host` and its host's breaker: a request to the same host
+        /// finds it by a prefix comparison, without taking the host out of its URL and hashing it.
+        var recent: (origin: String, breaker: CircuitBreaker)?
+    }
+    private let breakers = Lock(Breakers())
     private let options: CircuitBreakerOptions
     private let clock: any ResilienceClock
     private let events: ResilienceEventSink
@@ -106,14 +113,45 @@ public final class CircuitBreakerRegistry: Sendable {
 
     /// The breaker for `key`.
     public func breaker(for key: String) -> CircuitBreaker {
-        breakers.withLock { breakers in
-            if let existing = breakers[key] { return existing }
-            let breaker = CircuitBreaker(key: key, options: options, clock: clock, events: events)
-            breakers[key] = breaker
+        breakers.withLock { breakers in breaker(for: key, in: &breakers) }
+    }
+
+    /// The breaker for `url`'s host (percent-encoded as it appears in the URL), or for
+    /// `"unknown-host"` when it has none.
+    public func breaker(for url: URL) -> CircuitBreaker {
+        let text = url.absoluteString
+        if let recent = breakers.withLock({ $0.recent }), Self.isOrigin(recent.origin, of: text) { return recent.breaker }
+        let host = url.host(percentEncoded: true) ?? "unknown-host"
+        let origin = url.scheme.map { $0 + "://" + host }
+        return breakers.withLock { breakers in
+            let breaker = breaker(for: host, in: &breakers)
+            if let origin, Self.isOrigin(origin, of: text) { breakers.recent = (origin, breaker) }
             return breaker
         }
     }
 
     /// Every breaker created so far, by key.
-    public var all: [String: CircuitBreaker] { breakers.withLock { $0 } }
+    public var all: [String: CircuitBreaker] { breakers.withLock { $0.byKey } }
+
+    private func breaker(for key: String, in breakers: inout Breakers) -> CircuitBreaker {
+        if let existing = breakers.byKey[key] { return existing }
+        let breaker = CircuitBreaker(key: key, options: options, clock: clock, events: events)
+        breakers.byKey[key] = breaker
+        return breaker
+    }
+
+    /// Whether `url` starts with `origin` (`scheme://host`) and the host ends there: at a port,
+    /// a path, a query, a fragment, or the end.
+    private static func isOrigin(_ origin: String, of url: String) -> Bool {
+        var (origin, url) = (origin, url)
+        return url.withUTF8 { url in
+            origin.withUTF8 { origin in
+                guard url.count >= origin.count, origin.count > 0,
+                      memcmp(url.baseAddress!, origin.baseAddress!, origin.count) == 0 else { return false }
+                guard url.count > origin.count else { return true }
+                let next = url[origin.count]
+                return next == UInt8(ascii: "/") || next == UInt8(ascii: ":") || next == UInt8(ascii: "?") || next == UInt8(ascii: "#")
+            }
+        }
+    }
 }

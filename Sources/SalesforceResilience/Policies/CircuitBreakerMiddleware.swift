@@ -29,7 +29,7 @@ public struct CircuitBreakerMiddleware: Middleware, InlineMiddleware {
 
     /// The host's breaker admits the call (`probe` when it is a half-open probe) or throws.
     func before(_ request: HTTPRequest, _ context: RequestContext) throws -> (breaker: CircuitBreaker, probe: Bool) {
-        let breaker = registry.breaker(for: request.url.host(percentEncoded: true) ?? "unknown-host")
+        let breaker = registry.breaker(for: request.url)
         return (breaker, try breaker.acquire(operation: context.operation))
     }
 

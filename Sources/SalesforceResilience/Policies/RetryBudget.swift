@@ -1,3 +1,4 @@
+import Synchronization
 
 /// A token bucket shared by every call of a client, so that a storm cannot multiply traffic.
 ///
@@ -32,12 +33,13 @@ public final class RetryBudget: Sendable {
 
     /// The options in force.
     public let options: Options
-    private let tokens: Lock<Int>
+    /// Every call touches it, and a full bucket (the usual state) is one read: an atomic, not a lock.
+    private let tokens: Atomic<Int>
 
     /// Creates a full budget.
     public init(options: Options = .default) {
         self.options = options
-        tokens = Lock(options.capacity)
+        tokens = Atomic(options.capacity)
     }
 
     /// A budget that never runs out.
@@ -46,7 +48,7 @@ public final class RetryBudget: Sendable {
     }
 
     /// Tokens left.
-    public var available: Int { tokens.withLock { $0 } }
+    public var available: Int { tokens.load(ordering: .relaxed) }
 
     /// The cost of retrying a failure of `category`.
     public func cost(for category: FailureCategory) -> Int {
@@ -56,16 +58,25 @@ public final class RetryBudget: Sendable {
     /// Takes `cost` tokens if there are that many.
     /// - Returns: whether the retry may go ahead.
     public func tryAcquire(_ cost: Int) -> Bool {
-        tokens.withLock { tokens in
-            guard tokens >= cost else { return false }
-            tokens -= cost
-            return true
+        var current = tokens.load(ordering: .relaxed)
+        while current >= cost {
+            let (exchanged, found) = tokens.compareExchange(expected: current, desired: current - cost, ordering: .relaxed)
+            if exchanged { return true }
+            current = found
         }
+        return false
     }
 
     /// Records a successful call: refunds the cost of its last retry, or rewards a first-time success.
     public func recordSuccess(refunding lastRetryCost: Int?) {
         let amount = lastRetryCost ?? options.successReward
-        tokens.withLock { $0 = min(options.capacity, $0 + amount) }
+        guard amount > 0 else { return }
+        var current = tokens.load(ordering: .relaxed)
+        while current < options.capacity {
+            let (exchanged, found) = tokens.compareExchange(
+                expected: current, desired: min(options.capacity, current + amount), ordering: .relaxed)
+            if exchanged { return }
+            current = found
+        }
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import SalesforceResilience
 import SalesforceResilienceTesting
 import Testing
@@ -80,6 +81,26 @@ import Testing
         _ = try await pipeline.send(makeRequest(host: "up.example.com"), context: makeContext())
         #expect(registry.breaker(for: "down.example.com").state == .open)
         #expect(registry.breaker(for: "up.example.com").state == .closed)
+    }
+
+    @Test func aURLFindsItsHostsBreakerAndOnlyItsHosts() throws {
+        let acme = registry.breaker(for: "acme.my.salesforce.com")
+        // The first lookup remembers the origin; later ones match it by prefix.
+        for url in ["https://acme.my.salesforce.com/services/data/v62.0/limits", "https://acme.my.salesforce.com",
+                    "https://acme.my.salesforce.com:8443/x", "https://acme.my.salesforce.com?q=1", "https://acme.my.salesforce.com#f",
+                    "https://user@acme.my.salesforce.com/services"] {
+            #expect(registry.breaker(for: try #require(URL(string: url))) === acme, "\(url)")
+        }
+        // A host that merely starts with the remembered one is another host.
+        for (url, host) in [("https://acme.my.salesforce.com.evil.example/services", "acme.my.salesforce.com.evil.example"),
+                            ("https://acme.my.salesforce.company/services", "acme.my.salesforce.company"),
+                            ("http://acme.my.salesforce.com/services", "acme.my.salesforce.com")] {
+            let breaker = registry.breaker(for: try #require(URL(string: url)))
+            #expect(breaker === registry.breaker(for: host), "\(url)")
+            #expect(breaker.key == host)
+        }
+        #expect(registry.breaker(for: try #require(URL(string: "https://acme.my.salesforce.com/a"))) === acme)
+        #expect(Set(registry.all.keys) == ["acme.my.salesforce.com", "acme.my.salesforce.com.evil.example", "acme.my.salesforce.company"])
     }
 
     @Test func retryAfterFromTheServerLengthensTheBreak() async throws {
