@@ -59,6 +59,58 @@ import Testing
         #expect(summary.simulatedSeconds <= 55, "\(summary.json)")
     }
 
+    /// The storm has begun before the poster starts: its login meets a minute of 503s. It waits
+    /// them out with backoff (1, 2, 4, 8, 16, 30 s), says so, and lands every payment once.
+    @Test(.timeLimit(.minutes(1))) func aLoginThatMeetsAnOutageWaitsItOut() async throws {
+        var rig = try Rig(faults: [.serviceUnavailable(from: .zero, for: .seconds(60))])
+        defer { rig.server.stop() }
+        rig.options.count = 50
+        rig.options.rate = 10
+        let lines = LineCollector()
+        let started = rig.clock.now
+        let summary = try await rig.run(lines)
+        #expect(summary.landed == 50 && summary.duplicates == 0 && summary.lost == 0 && summary.exitCode == 0)
+        #expect(rig.clock.now - started >= .seconds(60), "the run ended before the outage did")
+        #expect(lines.all.contains { $0.hasPrefix("Login failed") && $0.contains("retrying") })
+        #expect(lines.all.contains { $0.hasPrefix("Login recovered") })
+        let logins = rig.server.exchanges.filter { $0.path.hasPrefix("/services/oauth2/token") }
+        // Each login attempt is the token provider's 3 tries; with the backoff, a few attempts
+        // span the minute, not one a second.
+        #expect(logins.count >= 6 && logins.count <= 30, "\(logins.count) token requests")
+        let firstData = try #require(rig.server.exchanges.firstIndex { $0.path.hasPrefix("/services/data") })
+        #expect(rig.server.exchanges[..<firstData].allSatisfy { $0.path.hasPrefix("/services/oauth2/token") },
+                "no payment is sent before the login succeeds")
+    }
+
+    /// The same outage with `--max-wait 20s`: the run gives up on the login after 20 s with
+    /// `PosterLoginTimeout` (exit status 3), having enqueued and sent nothing.
+    @Test(.timeLimit(.minutes(1))) func aLoginThatCannotSucceedWithinMaxWaitStopsHavingSentNothing() async throws {
+        var rig = try Rig(faults: [.serviceUnavailable(from: .zero, for: .seconds(600))])
+        defer { rig.server.stop() }
+        rig.options.count = 50
+        rig.options.maxWait = .seconds(20)
+        let started = rig.clock.now
+        let error = await #expect(throws: PosterLoginTimeout.self) { try await rig.run() }
+        let waited = try #require(error).waited
+        #expect(waited >= .seconds(20) && waited < .seconds(40), "\(waited)")
+        #expect(rig.clock.now - started < .seconds(60))
+        #expect(rig.server.exchanges.allSatisfy { $0.path.hasPrefix("/services/oauth2/token") })
+        #expect(!FileManager.default.fileExists(atPath: try #require(rig.options.journal)), "no journal was opened")
+        #expect(error?.description.contains("--max-wait") == true)
+    }
+
+    /// A refusal is not an outage: the app's credentials refused ends the run at the first answer.
+    @Test(.timeLimit(.minutes(1))) func aRefusedLoginEndsTheRunAtOnce() async throws {
+        let rig = try Rig(simulator: SimulatorOptions(clientSecret: "secret"))
+        defer { rig.server.stop() }
+        await #expect(throws: AuthenticationError.self) {
+            try await PaymentPoster.run(
+                rig.options, environment: ["SF_CLIENT_ID": "poster", "SF_CLIENT_SECRET": "wrong"], org: nil, crashAfterSteps: nil,
+                runtime: PosterRuntime(clock: rig.clock, transport: URLSessionTransport()), output: { _ in })
+        }
+        #expect(rig.server.exchanges.count == 1)
+    }
+
     /// 20 % of data calls answered 429 with REQUEST_LIMIT_EXCEEDED and Retry-After: 1. Before the
     /// fix the first one was read as the daily limit and the outbox stopped for 15 minutes.
     @Test(.timeLimit(.minutes(1))) func a429BurstWithARequestLimitBodyIsThrottlingNotADailyStop() async throws {

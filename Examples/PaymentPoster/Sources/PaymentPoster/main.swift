@@ -23,6 +23,8 @@ do {
     fail("PaymentPoster: \(error)", status: 2)
 } catch let error as FileJournalOutboxStore.JournalError {
     fail("PaymentPoster: \(error)", status: 2)
+} catch let error as PosterLoginTimeout {
+    fail("PaymentPoster stopped: \(error)", status: 3)
 } catch {
     fail("PaymentPoster failed: \(error)", status: 1)
 }

@@ -40,7 +40,7 @@ public enum PaymentPoster {
             ? FileManager.default.temporaryDirectory.appendingPathComponent("paymentposter-\(UUID().uuidString).journal").path
             : "paymentposter.journal")).path
         // The token request is every run's first call; it also names the org the journal is for.
-        let identity = try await OrgIdentity.of(client)
+        let identity = try await PosterLogin.identity(of: client, maxWait: options.maxWait, output: output)
         let store = try FileJournalOutboxStore(path: journal)
         // The journal is locked while open: closed on every way out, so a restart in the same
         // process (a test, a supervisor) can open it again at once.

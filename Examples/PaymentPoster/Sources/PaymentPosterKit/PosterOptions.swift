@@ -48,9 +48,11 @@ public struct PosterOptions: Sendable, Equatable {
     expiry for all of them; under Refresh Token Rotation the newest refresh token lives there
     (it wins over SF_REFRESH_TOKEN). Keep the file private: it holds the refresh token.
     --max-wait (90s, 15m, 2h) stops a run that has delivered nothing for that long; the payments
-    stay in the journal and the exact command to resume is printed.
+    stay in the journal and the exact command to resume is printed. A login that fails for a
+    reason a retry can fix (an outage) is retried with backoff, up to --max-wait if given.
     Exit status: 0 every payment landed once; 1 payments undelivered, lost or duplicated, or an
-    error; 2 a bad command line; 3 stopped by --max-wait with payments still queued.
+    error; 2 a bad command line; 3 stopped by --max-wait with payments still queued (or before
+    the login succeeded).
     """
 
     /// A bad command line.
