@@ -36,10 +36,22 @@ final class HealthState: Sendable {
         var tokenFailure: FailureCategory?
         var anyCallSucceeded = false
         var workerFailure: String?
-        /// What the worker is retrying (the store unreachable, the login endpoint failing).
-        var retrying: String?
+        /// What each worker is retrying (the store unreachable, the login endpoint failing), by
+        /// worker: the outbox's drainer and the events handler retry apart, and one recovering
+        /// does not clear the other's.
+        var retrying: [HealthState.Worker: String] = [:]
         /// When the worker must next be heard from; past it, it is stuck.
         var dueBy: ContinuousClock.Instant?
+    }
+
+    /// Who reports a retry.
+    enum Worker: String, Sendable, Comparable {
+        /// The outbox's drainer.
+        case outbox
+        /// The events command's handler, enqueueing results.
+        case events
+
+        static func < (lhs: Worker, rhs: Worker) -> Bool { lhs.rawValue < rhs.rawValue }
     }
 
     private let state = Mutex(State())
@@ -71,17 +83,17 @@ final class HealthState: Sendable {
         state.withLock { $0.workerFailure = String(describing: error) }
     }
 
-    /// The worker is retrying after `error`: not ready until it recovers.
-    func workerRetrying(_ error: any Error) {
-        state.withLock { $0.retrying = String(describing: error) }
+    /// `worker` is retrying after `error`: not ready until it recovers.
+    func workerRetrying(_ error: any Error, worker: Worker = .outbox) {
+        state.withLock { $0.retrying[worker] = String(describing: error) }
     }
 
-    /// Whether the worker is retrying a failure now.
-    var isRetrying: Bool { state.withLock { $0.retrying != nil } }
+    /// Whether any worker is retrying a failure now.
+    var isRetrying: Bool { state.withLock { !$0.retrying.isEmpty } }
 
-    /// The worker's steps succeed again.
-    func workerRecovered() {
-        state.withLock { $0.retrying = nil }
+    /// `worker`'s steps succeed again.
+    func workerRecovered(worker: Worker = .outbox) {
+        state.withLock { _ = $0.retrying.removeValue(forKey: worker) }
     }
 
     /// The worker finished a step and will be quiet for `wait` (a pause, a backoff).
@@ -98,8 +110,10 @@ final class HealthState: Sendable {
         let workerDetail = if let failure = snapshot.workerFailure { "stopped: \(failure)" }
             else if stuck { "stuck: no step finished within \(stuckAfter) of when one was due" } else { "running" }
         checks.append(.init(name: "worker", ok: snapshot.workerFailure == nil && !stuck, detail: workerDetail))
-        checks.append(.init(name: "store and login", ok: snapshot.retrying == nil,
-                            detail: snapshot.retrying.map { "retrying: \($0)" } ?? "answering"))
+        let retrying = snapshot.retrying.sorted { $0.key < $1.key }
+            .map { snapshot.retrying.count > 1 ? "retrying (\($0.key.rawValue)): \($0.value)" : "retrying: \($0.value)" }
+        checks.append(.init(name: "store and login", ok: retrying.isEmpty,
+                            detail: retrying.isEmpty ? "answering" : retrying.joined(separator: "; ")))
         let tokenDetail = if let failure = snapshot.tokenFailure { "the last token request failed (\(failure.rawValue))" }
             else if snapshot.anyCallSucceeded { "valid: the last call succeeded with it" } else { "not yet used" }
         checks.append(.init(name: "token", ok: snapshot.tokenFailure == nil, detail: tokenDetail))
@@ -119,7 +133,7 @@ final class HealthState: Sendable {
         }
         if let subscription { checks.append(Self.check(subscription.topic, await subscription.status)) }
         // Not asked while the worker is retrying: a frozen store would hold the page for its query timeout.
-        if snapshot.retrying == nil, let (count, age) = try? await outbox.backlog() {
+        if snapshot.retrying.isEmpty, let (count, age) = try? await outbox.backlog() {
             let oldest = age.map { "oldest \($0.formatted(.units(allowed: [.hours, .minutes, .seconds], width: .abbreviated)))" } ?? "empty"
             checks.append(.init(name: "backlog", ok: true, detail: "\(count) queued, \(oldest)"))
         }

@@ -29,6 +29,23 @@ import Testing
         #expect(await health.readiness(client: client, outbox: outbox).1.checks.first { $0.name == "store and login" }?.ok == true)
     }
 
+    @Test func oneWorkerRecoveringDoesNotClearTheOthersRetry() async throws {
+        let (client, outbox) = try wiring()
+        let health = HealthState(stuckAfter: .seconds(60))
+        health.workerRetrying(PostgresTimeoutStandIn(), worker: .outbox)
+        health.workerRetrying(PostgresTimeoutStandIn(), worker: .events)
+        let both = await health.readiness(client: client, outbox: outbox).1.checks.first { $0.name == "store and login" }
+        #expect(both?.detail.contains("retrying (events)") == true && both?.detail.contains("retrying (outbox)") == true)
+        health.workerRecovered(worker: .outbox)
+        let (ready, report) = await health.readiness(client: client, outbox: outbox)
+        #expect(ready == 503, "the events handler still retries")
+        #expect(report.checks.first { $0.name == "store and login" }?.detail == "retrying: PostgreSQL did not answer claim within 5 s")
+        #expect(health.isRetrying)
+        health.workerRecovered(worker: .events)
+        #expect(!health.isRetrying)
+        #expect(await health.readiness(client: client, outbox: outbox).1.checks.first { $0.name == "store and login" }?.ok == true)
+    }
+
     @Test func aWorkerSilentPastItsDueTimeIsStuck() async throws {
         let (client, outbox) = try wiring()
         let quiet = HealthState(stuckAfter: .seconds(60))

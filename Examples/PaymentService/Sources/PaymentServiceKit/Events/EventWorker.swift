@@ -67,12 +67,12 @@ final class EventWorker: Service {
                     logger.warning("cannot enqueue an event's result; retrying with backoff, the stream waits",
                                    metadata: ["event": "\(event.id)", "cause": "\(error)"])
                 }
-                health?.workerRetrying(error)
+                health?.workerRetrying(error, worker: .events)
                 counts.withLock { $0.enqueueRetries += 1 }
                 try await clock.sleep(for: OutboxWorker.retryBackoff.baseDelay(forRetry: failures))
             }
         }
-        if failures > 0 { health?.workerRecovered() }
+        if failures > 0 { health?.workerRecovered(worker: .events) }
         counts.withLock { $0.handled += 1 }
     }
 }
