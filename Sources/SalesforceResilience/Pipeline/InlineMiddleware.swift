@@ -1,11 +1,11 @@
-/// The rest of the chain as the standard chain's links pass it: a closure the middleware may not
-/// keep, so that the compiler can inline it.
+/// The rest of the chain as the standard chain passes it: a closure the middleware may not keep,
+/// so that the compiler can inline it.
 typealias ChainNext = @Sendable (HTTPRequest, RequestContext) async throws -> HTTPResponse
 
 /// A middleware of this library whose logic takes the rest of the chain as a closure it does not
 /// keep. Its public ``Middleware/intercept(_:context:next:)`` calls ``handle(_:_:next:)``; the
-/// standard chain calls `handle` through links of known types, and the compiler fuses the layers
-/// into a few async frames instead of two per layer.
+/// standard chain calls `handle` on each layer by its type (`StandardChain`), and the compiler
+/// fuses the layers into a few async frames instead of two per layer.
 protocol FusedMiddleware: Middleware {
     /// Handles `request`, usually by calling `next`.
     func handle(_ request: HTTPRequest, _ context: RequestContext, next: ChainNext) async throws -> HTTPResponse

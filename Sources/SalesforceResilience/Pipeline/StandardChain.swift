@@ -118,7 +118,8 @@ private struct CallStages: Sendable {
         return try await layers.metrics.handle(request, context, ticket: now) { request, context in
             try await layers.deadline.handle(request, context, now: now) { request, context in
                 try await layers.retry.handle(request, context) { request, context in
-                    try await attempt.send(request, context)
+                    // The first attempt follows the read above with nothing waited for between.
+                    try await attempt.send(request, context, now: context.attempt == 1 ? now : nil)
                 }
             }
         }
@@ -137,22 +138,23 @@ private struct AttemptStages: Sendable {
         self.layers = layers
         self.attempt = attempt
         attemptMiddleware = layers.attempt.isEmpty ? nil : Pipeline.chain(layers.attempt, over: { request, context in
-            try await Self.guarded(layers, attempt, request, context)
+            try await Self.guarded(layers, attempt, request, context, now: nil)
         })
     }
 
+    /// - Parameter now: the time, when the caller read it and waited for nothing since.
     @inline(__always)
-    func send(_ request: HTTPRequest, _ context: RequestContext) async throws -> HTTPResponse {
+    func send(_ request: HTTPRequest, _ context: RequestContext, now: ResilienceInstant?) async throws -> HTTPResponse {
         if let attemptMiddleware { return try await attemptMiddleware(request, context) }
-        return try await Self.guarded(layers, attempt, request, context)
+        return try await Self.guarded(layers, attempt, request, context, now: now)
     }
 
     @inline(__always)
-    private static func guarded(_ layers: StandardChain.Layers, _ attempt: AttemptLink,
-                                _ request: HTTPRequest, _ context: RequestContext) async throws -> HTTPResponse {
+    private static func guarded(_ layers: StandardChain.Layers, _ attempt: AttemptLink, _ request: HTTPRequest,
+                                _ context: RequestContext, now: ResilienceInstant?) async throws -> HTTPResponse {
         try await layers.breaker.handle(request, context) { request, context in
             guard let throttle = layers.throttle else { return try await authorised(layers, attempt, request, context) }
-            return try await throttle.handle(request, context) { request, context in
+            return try await throttle.handle(request, context, now: now ?? layers.clock.now) { request, context in
                 try await authorised(layers, attempt, request, context)
             }
         }

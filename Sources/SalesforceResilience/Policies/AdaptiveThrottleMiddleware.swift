@@ -23,7 +23,12 @@ public struct AdaptiveThrottleMiddleware: Middleware, FusedMiddleware {
 
     @inline(__always)
     func handle(_ request: HTTPRequest, _ context: RequestContext, next: ChainNext) async throws -> HTTPResponse {
-        let now = clock.now
+        try await handle(request, context, now: clock.now, next: next)
+    }
+
+    /// ``handle(_:_:next:)`` with the time read by the caller, who waited for nothing since.
+    @inline(__always)
+    func handle(_ request: HTTPRequest, _ context: RequestContext, now: ResilienceInstant, next: ChainNext) async throws -> HTTPResponse {
         guard let wait = throttle.acquire(before: context.deadline.map { $0 + (.zero - minimumAttemptTime) }, priority: context.priority, now: now) else {
             // The slot would come after the call's deadline: fail now, and leave the slot to others.
             throw DeadlineExceededError(operation: context.operation, deadline: context.deadline ?? now)
