@@ -42,6 +42,32 @@ import Testing
         #expect(seen.allSatisfy { $0.timers == 0 }, "no timer raced an attempt on a transport that honours its timeout")
     }
 
+    /// Attempt middleware of the caller's might wait without looking at the deadline, so with any
+    /// the standard chain races the call against its deadline: a stalling one is cut there.
+    @Test(.timeLimit(.minutes(1))) func attemptMiddlewareThatStallsIsCutAtTheCallsDeadline() async throws {
+        struct Stall: Middleware {
+            let clock: VirtualClock
+            func intercept(_ request: HTTPRequest, context: RequestContext, next: MiddlewareNext) async throws -> HTTPResponse {
+                try await clock.sleep(for: .seconds(300))
+                return try await next(request, context)
+            }
+        }
+        let clock = VirtualClock(mode: .manual)
+        let transport = HonouringTransport(clock: clock)
+        var configuration = SalesforceConfiguration(instanceURL: URL(string: "https://acme.my.salesforce.com")!, callTimeout: .seconds(10))
+        configuration.attemptMiddleware = [Stall(clock: clock)]
+        let client = try SalesforceClient(configuration: configuration, transport: transport, tokenProvider: StaticTokenProvider(AccessToken(value: "t")),
+                                          clock: clock)
+        let call = Task { try await client.limits() }
+        #expect(await clock.waitForSleepers(1))
+        for _ in 0..<10_000 where clock.timerCount == 0 { await Task.yield() }
+        #expect(clock.timerCount == 1, "the deadline races the chain")
+        await clock.advance(by: .seconds(10))
+        let error = await #expect(throws: DeadlineExceededError.self) { try await call.value }
+        #expect(error?.cutAttemptInFlight == true)
+        #expect(transport.seen.withLock { $0 }.isEmpty, "the stalled attempt never reached the transport")
+    }
+
     @Test func aTransportThatDoesNotHonourTheTimeoutIsRacedAndCutAtTheDeadline() async throws {
         let clock = VirtualClock(mode: .manual)
         let transport = MockTransport { _ in
