@@ -19,9 +19,6 @@ struct StandardChain {
     let events: ResilienceEventSink
     let random: RandomSource
 
-    /// The middleware, outermost first.
-    var middleware: [any Middleware] { layers.all }
-
     /// The pipeline over `transport`, deadlines measured on the client's clock.
     func pipeline(transport: any HTTPTransport) -> Pipeline {
         let layers = self.layers

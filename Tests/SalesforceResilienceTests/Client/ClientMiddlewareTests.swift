@@ -28,6 +28,16 @@ import Testing
         #expect(attempts.seen.withLock { $0 } == [1, 2, 3])
     }
 
+    @Test func thePipelineListsTheStandardChainInItsOrder() throws {
+        let client = try makeClient(MockTransport { _ in .status(200) }) {
+            $0.callMiddleware = [Counter()]
+            $0.attemptMiddleware = [Counter()]
+        }
+        let names = client.pipeline.middleware.map { String(describing: type(of: $0)) }
+        #expect(names == ["AdmissionMiddleware", "Counter", "MetricsMiddleware", "DeadlineMiddleware", "RetryMiddleware", "Counter",
+                          "CircuitBreakerMiddleware", "AdaptiveThrottleMiddleware", "AuthMiddleware", "LimitsObserverMiddleware"])
+    }
+
     @Test func everyFinishedCallIsAnEventWithItsOutcome() async throws {
         let recorder = EventRecorder()
         let transport = MockTransport(responses: [.success(.json(200, "{}")), .success(.salesforceError(400, code: "MALFORMED_QUERY"))])
