@@ -40,10 +40,7 @@ struct StandardChain {
         let retry: RetryMiddleware
         let attempt: [any Middleware]
         let breaker: CircuitBreakerMiddleware
-        let throttle: AdaptiveThrottleMiddleware
-        /// Whether `throttle` is in the chain (``AdaptiveThrottleOptions/isEnabled``). Kept
-        /// beside it rather than as an optional, which would copy the layer on every call.
-        let throttles: Bool
+        let throttle: AdaptiveThrottleMiddleware?
         let auth: AuthMiddleware
         let limits: LimitsObserverMiddleware
 
@@ -54,7 +51,7 @@ struct StandardChain {
             chain += [metrics, deadline, retry] as [any Middleware]
             chain += attempt
             chain.append(breaker)
-            if throttles { chain.append(throttle) }
+            if let throttle { chain.append(throttle) }
             chain += [auth, limits] as [any Middleware]
             return chain
         }
@@ -71,8 +68,8 @@ struct StandardChain {
                                    minimumAttemptTime: configuration.minimumAttemptTime),
             attempt: configuration.attemptMiddleware,
             breaker: CircuitBreakerMiddleware(registry: breakers, clock: clock),
-            throttle: AdaptiveThrottleMiddleware(throttle: throttle, clock: clock, minimumAttemptTime: configuration.minimumAttemptTime),
-            throttles: configuration.adaptiveThrottle.isEnabled,
+            throttle: configuration.adaptiveThrottle.isEnabled
+                ? AdaptiveThrottleMiddleware(throttle: throttle, clock: clock, minimumAttemptTime: configuration.minimumAttemptTime) : nil,
             auth: AuthMiddleware(tokens: tokens, instanceURL: configuration.instanceURL),
             limits: LimitsObserverMiddleware(budget: budgetGuard))
     }
@@ -153,8 +150,8 @@ private struct AttemptStages: Sendable {
     private static func guarded(_ layers: StandardChain.Layers, _ attempt: AttemptLink, _ request: HTTPRequest,
                                 _ context: RequestContext, now: ResilienceInstant?) async throws -> HTTPResponse {
         try await layers.breaker.handle(request, context) { request, context in
-            guard layers.throttles else { return try await authorised(layers, attempt, request, context) }
-            return try await layers.throttle.handle(request, context, now: now ?? layers.clock.now) { request, context in
+            guard let throttle = layers.throttle else { return try await authorised(layers, attempt, request, context) }
+            return try await throttle.handle(request, context, now: now ?? layers.clock.now) { request, context in
                 try await authorised(layers, attempt, request, context)
             }
         }
