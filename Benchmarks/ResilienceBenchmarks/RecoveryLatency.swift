@@ -64,7 +64,8 @@ nonisolated func benchmarkI() async throws {
                                    faults: [.serviceUnavailable(from: start, for: length), .latency(.milliseconds(300))])
         let watch = RecoveryWatch(chaos, clock: clock, stormStart: start, stormEnd: start + length)
         let client = try SalesforceClient(configuration: SalesforceConfiguration(instanceURL: org.options.instanceURL), transport: watch,
-                                          tokenProvider: org.clientCredentialsProvider(), events: watch.sink, clock: clock)
+                                          tokenProvider: org.clientCredentialsProvider(), events: watch.sink, clock: clock,
+                                          random: RandomSource(seed: seed))
         let store = InMemoryOutboxStore(clock: clock)
         await store.enqueue((1...2_000).map { n in
             OutboxEntry(sobject: "Payment__c", externalIdField: "Reference__c", externalId: "PAY-\(n)", fields: ["Amount__c": .number(Double(n))],
