@@ -35,7 +35,10 @@ public struct BulkHandOff: Sendable, Hashable {
     /// How long one job may take, from its claim to its results. Default 10 minutes. The claim's
     /// lease is a quarter longer, so no other drainer takes the entries while the job runs (and
     /// one killed mid-job leaves them that long); the poller gives up, aborts the job and reads
-    /// its results at 90 % of it, and what it saved is acknowledged.
+    /// its results at 90 % of it, and what it saved is acknowledged. A job whose drainer died is
+    /// not aborted: if Salesforce still processes it when the lease ends, its older values can
+    /// land after newer ones another drainer sent, so keep this well above how long the org
+    /// takes to process a job.
     public var jobTimeLimit: Duration
     /// How long the outbox stays on collections after a job failed. Default 15 minutes.
     public var fallbackPeriod: Duration
