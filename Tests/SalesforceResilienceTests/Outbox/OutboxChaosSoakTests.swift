@@ -4,7 +4,8 @@ import SalesforceResilienceTesting
 import Testing
 
 /// Everything at once, on the virtual clock, over seeds: records updated again and again while
-/// older versions are in flight, three batches at a time, a 503 storm, answers lost after
+/// older versions are in flight, two drainers on one store with three batches at a time each, a
+/// 503 storm, answers lost after
 /// Salesforce committed, proxy errors and transient per-record refusals. When the producer stops
 /// and the drain ends, each record in the org holds the last value enqueued for it, once, and
 /// nothing is left queued or dead-lettered. The targeted tests show each rule alone; this shows
@@ -37,8 +38,14 @@ import Testing
         } else {
             store = InMemoryOutboxStore(clock: clock)
         }
+        // Two drainers on the one store, each with a client of its own (its own breaker and
+        // throttle, as two workers have), three batches at a time each.
         let outbox = Outbox(store: store, client: client, options: OutboxOptions(batchSize: 50, concurrentBatches: 3),
                             random: RandomSource(seed: run.seed))
+        let otherClient = try SalesforceClient(configuration: SalesforceConfiguration(instanceURL: org.options.instanceURL), transport: chaos,
+                                               tokenProvider: org.clientCredentialsProvider(), clock: clock, random: RandomSource(seed: run.seed &+ 1))
+        let other = Outbox(store: store, client: otherClient, options: OutboxOptions(batchSize: 50, concurrentBatches: 3),
+                           random: RandomSource(seed: run.seed &+ 1))
         // A few records are refused once for a transient reason (row lock and its kin), whatever
         // value they carry at the time.
         let keys = 150
@@ -61,7 +68,9 @@ import Testing
             finished.withLock { $0 = true }
             return last
         }
+        async let second: Void = other.drain(keepRunning: { !finished.withLock { $0 } })
         try await outbox.drain(keepRunning: { !finished.withLock { $0 } })
+        try await second
         let last = try await producer.value
         try await outbox.drain()
 
@@ -81,5 +90,7 @@ import Testing
         // The faults did happen: otherwise the run above proves little.
         let injected = chaos.statistics
         #expect((injected["lost response"] ?? 0) > 0 && (injected["status 503"] ?? 0) > 0, "faults injected: \(injected)")
+        let (mine, theirs) = (await outbox.delivered, await other.delivered)
+        #expect(mine > 0 && theirs > 0, "one drainer did all the work: \(mine) and \(theirs) delivered")
     }
 }
