@@ -2,4 +2,4 @@
 // edit the documentation and run `python3 Docs/snippets.py`.
 
 /// How many examples this target compiles.
-let generatedSnippetCount = 15
+let generatedSnippetCount = 16
