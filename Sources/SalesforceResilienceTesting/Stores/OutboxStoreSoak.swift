@@ -119,26 +119,29 @@ public struct OutboxStoreSoak: Sendable {
 
         let finished = Lock(false)
         let (records, updates, seed) = (records, updates, seed)
-        let producer = Task {
+        // The producer's last value per record. However it ends (a store that fails an enqueue
+        // included), it tells the drains to stop once the backlog is empty.
+        @Sendable func produce() async throws -> [Int: Int] {
+            defer { finished.withLock { $0 = true } }
             let random = RandomSource(seed: seed &+ 100)
             var last: [Int: Int] = [:]
             for value in 1...updates {
                 let n = Int(random.next() % UInt64(records)) + 1
                 try await producerStore.enqueue([OutboxEntry(sobject: "Payment__c", externalIdField: "Reference__c", externalId: Self.reference(n),
-                                                      fields: ["Value__c": .number(Double(value))], enqueuedAt: clock.wallClockNow)])
+                                                             fields: ["Value__c": .number(Double(value))], enqueuedAt: clock.wallClockNow)])
                 last[n] = value
                 try await clock.sleep(for: .milliseconds(20))
             }
-            finished.withLock { $0 = true }
             return last
         }
+        async let produced = produce()
         try await withThrowingTaskGroup(of: Void.self) { group in
             for outbox in outboxes {
                 group.addTask { try await outbox.drain(keepRunning: { !finished.withLock { $0 } }) }
             }
             try await group.waitForAll()
         }
-        let last = try await producer.value
+        let last = try await produced
         try await outboxes[0].drain()
 
         var landed: [String: JSONValue] = [:]
