@@ -10,7 +10,7 @@ import Testing
 /// batches at a time each, records updated while older versions are in flight, a storm, lost
 /// answers, proxy errors and row locks; each record ends with its last value, once.
 @Suite struct PostgresOutboxSoakTests {
-    @Test(.timeLimit(.minutes(2)), arguments: 1...2)
+    @Test(.timeLimit(.minutes(3)), arguments: 1...2)
     func twoMachinesOnOneDatabase(_ seed: UInt64) async throws {
         try await withTestDatabase { (database) async throws in
             try await withPeer(of: database) { peer in

@@ -7,8 +7,11 @@ import Testing
 /// versions are in flight, two drainers with three batches each, a storm, lost answers, proxy
 /// errors and row locks, and each record ends with its last value, once. Settling a claim without
 /// its version check, or claiming past another drainer's lease, fails it.
+///
+/// The time limits only stop a hang: under ThreadSanitizer on two cores the four file-journal
+/// seeds took 55 s together.
 @Suite struct OutboxChaosSoakTests {
-    @Test(.timeLimit(.minutes(1)), arguments: 1...4)
+    @Test(.timeLimit(.minutes(3)), arguments: 1...4)
     func inMemory(_ seed: UInt64) async throws {
         let report = try await OutboxStoreSoak(seed: seed).run { clock, drainers in
             let store = InMemoryOutboxStore(clock: clock)
@@ -18,7 +21,7 @@ import Testing
         #expect(report.deliveredByDrainer.allSatisfy { $0 > 0 }, "one drainer did all the work: \(report.deliveredByDrainer)")
     }
 
-    @Test(.timeLimit(.minutes(1)), arguments: 1...4)
+    @Test(.timeLimit(.minutes(3)), arguments: 1...4)
     func fileJournal(_ seed: UInt64) async throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("soak-\(UUID().uuidString).journal").path
         defer { try? FileManager.default.removeItem(atPath: path) }
@@ -54,7 +57,7 @@ import Testing
         func backlog() async throws -> (count: Int, oldest: Date?) { await inner.backlog() }
     }
 
-    @Test(.timeLimit(.minutes(1))) func aStoreThatFailsAnEnqueueEndsTheSoakWithItsErrorInsteadOfHangingIt() async throws {
+    @Test(.timeLimit(.minutes(3))) func aStoreThatFailsAnEnqueueEndsTheSoakWithItsErrorInsteadOfHangingIt() async throws {
         await #expect(throws: FailingStore.DiskFull.self) {
             _ = try await OutboxStoreSoak(seed: 1).run { clock, drainers in
                 let store = FailingStore(inner: InMemoryOutboxStore(clock: clock), healthy: 300)
