@@ -34,33 +34,14 @@ import Testing
         #expect(report.deliveredByDrainer.allSatisfy { $0 > 0 }, "one drainer did all the work: \(report.deliveredByDrainer)")
     }
 
-    /// An in-memory store whose enqueues fail after the first `healthy`: a full disk.
-    struct FailingStore: OutboxStore {
-        let inner: InMemoryOutboxStore
-        let healthy: Int
-        let enqueues = Lock(0)
-
-        struct DiskFull: Error {}
-
-        func enqueue(_ entries: [OutboxEntry]) async throws {
-            guard enqueues.withLock({ count in count += 1; return count }) <= healthy else { throw DiskFull() }
-            await inner.enqueue(entries)
-        }
-        func pending(limit: Int) async throws -> [OutboxEntry] { await inner.pending(limit: limit) }
-        func claim(limit: Int, lease: Duration, groupsTogether: Bool) async throws -> OutboxClaimBatch {
-            await inner.claim(limit: limit, lease: lease, groupsTogether: groupsTogether)
-        }
-        func release(_ claims: [OutboxClaim]) async throws { await inner.release(claims) }
-        func acknowledge(_ claims: [OutboxClaim]) async throws -> [String] { await inner.acknowledge(claims) }
-        func recordAttempt(_ claims: [OutboxClaim]) async throws { await inner.recordAttempt(claims) }
-        func deadLetter(_ letters: [DeadLetter]) async throws -> [String] { await inner.deadLetter(letters) }
-        func backlog() async throws -> (count: Int, oldest: Date?) { await inner.backlog() }
-    }
+    /// A full disk.
+    struct DiskFull: Error {}
 
     @Test(.timeLimit(.minutes(3))) func aStoreThatFailsAnEnqueueEndsTheSoakWithItsErrorInsteadOfHangingIt() async throws {
-        await #expect(throws: FailingStore.DiskFull.self) {
+        await #expect(throws: DiskFull.self) {
             _ = try await OutboxStoreSoak(seed: 1).run { clock, drainers in
-                let store = FailingStore(inner: InMemoryOutboxStore(clock: clock), healthy: 300)
+                // The disk fills after 300 enqueues.
+                let store = InterceptedOutboxStore.failing(.enqueue, after: 300, with: DiskFull(), InMemoryOutboxStore(clock: clock))
                 return Array(repeating: store, count: drainers)
             }
         }

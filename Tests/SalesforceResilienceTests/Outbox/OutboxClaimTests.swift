@@ -114,24 +114,6 @@ import Testing
         }
     }
 
-    /// Counts the claims made through it.
-    struct CountingClaims: OutboxStore {
-        let inner: InMemoryOutboxStore
-        let claims = Lock(0)
-
-        func enqueue(_ entries: [OutboxEntry]) async throws { await inner.enqueue(entries) }
-        func pending(limit: Int) async throws -> [OutboxEntry] { await inner.pending(limit: limit) }
-        func claim(limit: Int, lease: Duration, groupsTogether: Bool) async throws -> OutboxClaimBatch {
-            claims.withLock { $0 += 1 }
-            return await inner.claim(limit: limit, lease: lease, groupsTogether: groupsTogether)
-        }
-        func release(_ claims: [OutboxClaim]) async throws { await inner.release(claims) }
-        func acknowledge(_ claims: [OutboxClaim]) async throws -> [String] { await inner.acknowledge(claims) }
-        func recordAttempt(_ claims: [OutboxClaim]) async throws { await inner.recordAttempt(claims) }
-        func deadLetter(_ letters: [DeadLetter]) async throws -> [String] { await inner.deadLetter(letters) }
-        func backlog() async throws -> (count: Int, oldest: Date?) { await inner.backlog() }
-    }
-
     @Test(.timeLimit(.minutes(1))) func aDrainerWhoseWorkOthersHoldWaitsTheIdleIntervalInsteadOfSpinning() async throws {
         let clock = VirtualClock(mode: .manual)
         let org = SalesforceSimulator(clock: clock)
@@ -146,15 +128,17 @@ import Testing
         let first = Task { try await Outbox(store: shared, client: client).drain() }
         for await _ in arrived {}  // the first drainer holds every entry, its batch in flight
 
-        let second = CountingClaims(inner: shared)
+        // The second drainer's claims, counted.
+        let claims = Lock(0)
+        let second = InterceptedOutboxStore(inner: shared) { call in if call == .claim { claims.withLock { $0 += 1 } } }
         let waiting = Task { try await Outbox(store: second, client: client, options: OutboxOptions(idleInterval: .seconds(1))).drain() }
         #expect(await clock.waitForSleepers(1))
-        #expect(second.claims.withLock { $0 } == 2, "two empty claims, then a wait: \(second.claims.withLock { $0 }) claims")
+        #expect(claims.withLock { $0 } == 2, "two empty claims, then a wait: \(claims.withLock { $0 }) claims")
         transport.release()
         try await first.value
         await clock.advance(by: .seconds(1))
         try await waiting.value
-        #expect(second.claims.withLock { $0 } == 3)
+        #expect(claims.withLock { $0 } == 3)
         #expect(org.countsByValue(of: "Payment__c", field: "Reference__c").count == 50)
     }
 }

@@ -51,31 +51,22 @@ import Testing
     }
 
     /// A store that "crashes" (throws) on its first acknowledgement, after Salesforce committed.
-    actor CrashingStore: OutboxStore {
-        let inner: any OutboxStore
-        var crashed = false
-        init(_ inner: any OutboxStore) { self.inner = inner }
+    enum CrashingStore {
         struct Crash: Error {}
-        func enqueue(_ entries: [OutboxEntry]) async throws { try await inner.enqueue(entries) }
-        func pending(limit: Int) async throws -> [OutboxEntry] { try await inner.pending(limit: limit) }
-        func claim(limit: Int, lease: Duration, groupsTogether: Bool) async throws -> OutboxClaimBatch {
-            try await inner.claim(limit: limit, lease: lease, groupsTogether: groupsTogether)
+        static func wrapping(_ inner: any OutboxStore) -> InterceptedOutboxStore {
+            let crashed = Lock(false)
+            return InterceptedOutboxStore(inner: inner) { call in
+                guard call == .acknowledge, !crashed.withLock({ crashed in defer { crashed = true }; return crashed }) else { return }
+                throw Crash()
+            }
         }
-        func release(_ claims: [OutboxClaim]) async throws { try await inner.release(claims) }
-        func acknowledge(_ claims: [OutboxClaim]) async throws -> [String] {
-            if !crashed { crashed = true; throw Crash() }
-            return try await inner.acknowledge(claims)
-        }
-        func recordAttempt(_ claims: [OutboxClaim]) async throws { try await inner.recordAttempt(claims) }
-        func deadLetter(_ letters: [DeadLetter]) async throws -> [String] { try await inner.deadLetter(letters) }
-        func backlog() async throws -> (count: Int, oldest: Date?) { try await inner.backlog() }
     }
 
     @Test func aCrashBetweenCommitAndAcknowledgeRedeliversWithoutDuplicates() async throws {
         let (org, _, client) = try setUp()
         let path = try journal()
         let journal = try FileJournalOutboxStore(path: path)
-        let first = Outbox(store: CrashingStore(journal), client: client)
+        let first = Outbox(store: CrashingStore.wrapping(journal), client: client)
         try await enqueuePayments(first, 1...300)
         await #expect(throws: CrashingStore.Crash.self) { try await first.drain() }
         #expect(org.records(of: "Payment__c").count == 200)  // committed, not acknowledged
